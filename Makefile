@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:
+#   make demo   create .venv if absent, install, build the worked example review and show it
+#   make test   create .venv if absent, install, run every test and every notebook (nbval)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/review demo build/mason2014
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/import_bench.py
+
+clean:
+	rm -rf build .pytest_cache

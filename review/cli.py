@@ -1,0 +1,141 @@
+"""The `review` command: a thin front end over the Python API in review.project."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from review import io as readers
+from review.io.base import ParseError
+from review.project import Review, ReviewError
+from review.protocol import ProtocolError
+from review.store import SchemaError
+
+FORMAT_CHOICES = ("auto", *readers.FORMATS)
+
+
+def _cmd_init(args) -> int:
+    review = Review.init(args.dir, title=args.title, protocol=args.protocol)
+    print(f"created review {review.protocol.title!r} in {review.path}")
+    review.close()
+    return 0
+
+
+def _cmd_import(args) -> int:
+    options = {}
+    if args.map:
+        options["mapping"] = dict(_parse_mapping(m) for m in args.map)
+    failed = 0
+    with Review.open(args.dir) as review:
+        for file in args.files:
+            try:
+                result = review.import_file(
+                    file, source=args.source, format=args.format, search_date=args.search_date,
+                    who=args.who, force=args.force, progress=not args.quiet, **options,
+                )
+            except ParseError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                print(f"error: {file}: nothing imported from this file", file=sys.stderr)
+                failed += 1
+                continue
+            if result.skipped:
+                print(result.message)
+            else:
+                print(f"{file}: imported {result.records} records "
+                      f"({result.format}, {result.encoding}) as import {result.import_id}")
+    return 1 if failed else 0
+
+
+def _parse_mapping(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise ReviewError(f"--map expects FIELD=COLUMN, got {text!r}")
+    field, column = text.split("=", 1)
+    return field.strip(), column.strip()
+
+
+def _cmd_status(args) -> int:
+    with Review.open(args.dir) as review:
+        status = review.status()
+    if args.json:
+        print(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{status.title}  ({status.path}, schema v{status.schema_version})")
+    if not status.imports:
+        print("no imports yet")
+    for s in status.imports:
+        date = f", searched {s.search_date}" if s.search_date else ""
+        print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{date}]  {s.format}  {s.records} records")
+    print(f"records: {status.records} in {len(status.imports)} imports")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    with Review.open(args.dir) as review:
+        text = review.export(args.format, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from review.example import build_example
+
+    build_example(args.dir, fresh=not args.keep)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="review", description="Evidence review workbench.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="create a review folder (review.yaml + review.db)")
+    p.add_argument("dir")
+    p.add_argument("--title", help="the review's title")
+    p.add_argument("--protocol", help="start from this review.yaml")
+    p.set_defaults(func=_cmd_init)
+
+    p = sub.add_parser("import", help="import search export files")
+    p.add_argument("dir")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--source", required=True, help='the database searched, e.g. "MEDLINE (Ovid)"')
+    p.add_argument("--format", default="auto", choices=FORMAT_CHOICES)
+    p.add_argument("--search-date", help="when the search was run (YYYY-MM-DD)")
+    p.add_argument("--who", help="who is importing (default $REVIEW_USER or login)")
+    p.add_argument("--force", action="store_true", help="import even if this exact file was imported before")
+    p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a field (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("status", help="counts per import and in total")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("export", help="export every record")
+    p.add_argument("dir")
+    p.add_argument("--format", required=True, choices=tuple(readers.WRITERS))
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) and show it")
+    p.add_argument("dir", nargs="?", default="build/mason2014")
+    p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParseError, ProtocolError, ReviewError, SchemaError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,373 @@
+"""A review is a folder: `review.yaml` (the protocol), `review.db` and `imports/`.
+
+`Review` is the public Python API; the command line and the notebooks call it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, func, insert, select
+from tqdm.auto import tqdm
+
+from review import io as readers
+from review import protocol as protocol_mod
+from review import store
+from review.io.base import ParseError
+from review.protocol import Protocol
+from review.records import Reference, match_keys
+
+DB_FILE = "review.db"
+IMPORTS_DIR = "imports"
+INSERT_CHUNK = 5000
+
+
+class ReviewError(RuntimeError):
+    pass
+
+
+def default_actor() -> str:
+    """Who is acting: $REVIEW_USER, else the login name."""
+    return os.environ.get("REVIEW_USER") or getpass.getuser()
+
+
+@dataclass
+class ImportResult:
+    file: str
+    import_id: int | None
+    records: int
+    format: str
+    encoding: str
+    skipped: bool = False
+    message: str = ""
+
+
+@dataclass
+class ImportSummary:
+    import_id: int
+    file_name: str
+    source_name: str
+    format: str
+    encoding: str
+    search_date: str | None
+    records: int
+    imported_by: str
+    imported_at: str
+    sha256: str
+
+
+@dataclass
+class Status:
+    title: str
+    path: str
+    schema_version: int
+    records: int
+    imports: list[ImportSummary] = field(default_factory=list)
+    records_per_source: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Review:
+    """An open review folder."""
+
+    def __init__(self, path: Path, protocol: Protocol, engine: Engine):
+        self.path = path
+        self.protocol = protocol
+        self.engine = engine
+
+    # --- opening -------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls,
+        path: str | os.PathLike,
+        title: str | None = None,
+        protocol: Protocol | str | os.PathLike | None = None,
+        database_url: str | None = None,
+    ) -> "Review":
+        """Create a review folder with a protocol and an empty database.
+
+        `protocol` may be a Protocol, or a path to a review.yaml to start from
+        (the title argument, if given, replaces its title).
+        """
+        path = Path(path)
+        if (path / protocol_mod.PROTOCOL_FILE).exists():
+            raise ReviewError(f"{path} already holds a review ({protocol_mod.PROTOCOL_FILE} exists)")
+        if protocol is None:
+            if not title:
+                raise ReviewError("a new review needs a title")
+            proto = protocol_mod.default_protocol(title)
+        elif isinstance(protocol, Protocol):
+            proto = protocol
+        else:
+            proto = protocol_mod.load(protocol)
+        if title:
+            proto.title = title
+        # Validate the text we are about to write, so init can never leave a
+        # protocol that open() would then reject.
+        text = protocol_mod.dump(proto)
+        protocol_mod.parse(text, str(path / protocol_mod.PROTOCOL_FILE))
+        path.mkdir(parents=True, exist_ok=True)
+        (path / IMPORTS_DIR).mkdir(exist_ok=True)
+        (path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
+        return cls.open(path, database_url)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, database_url: str | None = None) -> "Review":
+        path = Path(path)
+        if not path.is_dir():
+            raise ReviewError(f"{path} is not a review folder (no such directory)")
+        proto = protocol_mod.load(path / protocol_mod.PROTOCOL_FILE)
+        url = database_url or os.environ.get("REVIEW_DATABASE_URL") or f"sqlite:///{(path / DB_FILE).resolve()}"
+        engine = store.connect(url)
+        store.migrate(engine)
+        return cls(path, proto, engine)
+
+    def close(self) -> None:
+        store.checkpoint(self.engine)
+        self.engine.dispose()
+
+    def __enter__(self) -> "Review":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- importing -------------------------------------------------------------
+
+    def import_file(
+        self,
+        file: str | os.PathLike,
+        source: str,
+        format: str = "auto",
+        search_date: str | None = None,
+        who: str | None = None,
+        force: bool = False,
+        progress: bool = False,
+        **reader_options,
+    ) -> ImportResult:
+        """Import one export file in one transaction.
+
+        The file is parsed completely before the database is touched, so a
+        malformed file raises ParseError (file:line and field) and changes
+        nothing. A file already imported (same sha256) is skipped unless `force`.
+        """
+        file = Path(file)
+        if not source or not source.strip():
+            raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ParseError(str(file), None, f"cannot read file: {exc.strerror}") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if not force:
+            earlier = self._import_with_sha(digest)
+            if earlier is not None:
+                return self._already_imported(file, earlier)
+
+        parsed = readers.read_bytes(data, file, format, **reader_options)
+        if not parsed.references:
+            raise ParseError(str(file), None, "the file holds no records")
+        stored = self._keep_original(file, data, digest)
+        who = who or default_actor()
+
+        with store.write_transaction(self.engine) as conn:
+            if not force:
+                # Checked again under the write lock: another process may have
+                # imported the same file since the check above.
+                earlier = self._import_with_sha(digest, conn)
+                if earlier is not None:
+                    return self._already_imported(file, earlier)
+            import_id = conn.execute(
+                insert(store.imports).values(
+                    file_name=file.name,
+                    sha256=digest,
+                    format=parsed.format,
+                    encoding=parsed.encoding,
+                    source_name=source.strip(),
+                    search_date=search_date,
+                    record_count=len(parsed.references),
+                    stored_path=stored,
+                    imported_by=who,
+                    imported_at=store.utc_now(),
+                )
+            ).inserted_primary_key[0]
+            rows = [_record_row(import_id, i, ref) for i, ref in enumerate(parsed.references, start=1)]
+            with tqdm(total=len(rows), desc=f"import {file.name}", unit="rec", disable=not progress) as bar:
+                for start in range(0, len(rows), INSERT_CHUNK):
+                    chunk = rows[start : start + INSERT_CHUNK]
+                    conn.execute(insert(store.records), chunk)
+                    bar.update(len(chunk))
+            store.append_event(
+                conn, who, "import",
+                {"file": file.name, "sha256": digest, "format": parsed.format, "source": source.strip(),
+                 "search_date": search_date, "records": len(rows), "forced": force},
+                entity="import", entity_id=import_id,
+            )
+        return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
+
+    def _import_with_sha(self, digest: str, conn=None):
+        query = select(store.imports.c.id, store.imports.c.file_name).where(store.imports.c.sha256 == digest)
+        if conn is not None:
+            return conn.execute(query).first()
+        with store.read_connection(self.engine) as c:
+            return c.execute(query).first()
+
+    @staticmethod
+    def _already_imported(file: Path, earlier) -> ImportResult:
+        return ImportResult(
+            str(file), earlier.id, 0, "", "", skipped=True,
+            message=f"{file}: already imported as import {earlier.id} ({earlier.file_name}); "
+                    f"nothing done (use --force to import it again)",
+        )
+
+    def _keep_original(self, file: Path, data: bytes, digest: str) -> str:
+        """Keep the raw export as it came, named by content so a copy is idempotent."""
+        folder = self.path / IMPORTS_DIR
+        folder.mkdir(exist_ok=True)
+        target = folder / f"{digest[:16]}{file.suffix.lower()}"
+        if not target.exists():
+            partial = target.with_name(target.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        return str(target.relative_to(self.path))
+
+    # --- reading ---------------------------------------------------------------
+
+    def status(self) -> Status:
+        with store.read_connection(self.engine) as conn:
+            rows = conn.execute(select(store.imports).order_by(store.imports.c.id)).all()
+            total = conn.execute(select(func.count()).select_from(store.records)).scalar_one()
+            version = store.current_version(conn)
+        summaries = [
+            ImportSummary(r.id, r.file_name, r.source_name, r.format, r.encoding, r.search_date,
+                          r.record_count, r.imported_by, r.imported_at, r.sha256)
+            for r in rows
+        ]
+        per_source: dict[str, int] = {}
+        for s in summaries:
+            per_source[s.source_name] = per_source.get(s.source_name, 0) + s.records
+        return Status(self.protocol.title, str(self.path), version, total, summaries, per_source)
+
+    def imports_frame(self) -> pd.DataFrame:
+        """One row per import: what a reviewer checks after loading the searches."""
+        status = self.status()
+        frame = pd.DataFrame(
+            [
+                {"import": s.import_id, "file": s.file_name, "source": s.source_name, "format": s.format,
+                 "search date": s.search_date or "", "records": s.records}
+                for s in status.imports
+            ],
+            columns=["import", "file", "source", "format", "search date", "records"],
+        )
+        return frame.set_index("import")
+
+    def records_frame(self, original: bool = False) -> pd.DataFrame:
+        """Every imported record, one row each, with its provenance and cluster."""
+        clusters = self.cluster_ids()
+        with store.read_connection(self.engine) as conn:
+            query = (
+                select(store.records, store.imports.c.file_name, store.imports.c.source_name)
+                .join(store.imports, store.records.c.import_id == store.imports.c.id)
+                .order_by(store.records.c.id)
+            )
+            rows = conn.execute(query).mappings().all()
+        frame = pd.DataFrame([dict(r) for r in rows])
+        if frame.empty:
+            return pd.DataFrame(columns=["record_id", "import_file", "source", "source_id", "cluster_id", "title"])
+        frame = frame.rename(columns={"id": "record_id", "file_name": "import_file", "source_name": "source"})
+        for column in ("authors", "keywords", "notes"):
+            frame[column] = frame[column].map(json.loads)
+        if original:
+            frame["original"] = frame["original"].map(json.loads)
+        else:
+            frame = frame.drop(columns=["original"])
+        frame["cluster_id"] = frame["record_id"].map(lambda rid: clusters.get(rid, rid))
+        return frame
+
+    def references(self) -> list[tuple[dict, Reference]]:
+        """(provenance, Reference) per stored record, in import order."""
+        out = []
+        for row in self.records_frame().itertuples(index=False):
+            ref = Reference(
+                type=row.type, title=row.title, authors=list(row.authors),
+                year=None if pd.isna(row.year) else int(row.year),
+                journal=row.journal, volume=row.volume, issue=row.issue, pages=row.pages, doi=row.doi,
+                pmid=row.pmid, abstract=row.abstract, keywords=list(row.keywords), url=row.url,
+                publisher=row.publisher, place=row.place, issn=row.issn, isbn=row.isbn,
+                language=row.language, date=row.date, notes=list(row.notes), source_id=row.source_id,
+            )
+            provenance = {"record_id": int(row.record_id), "import_file": row.import_file,
+                          "source_id": row.source_id, "cluster_id": int(row.cluster_id)}
+            out.append((provenance, ref))
+        return out
+
+    def cluster_ids(self) -> dict[int, int]:
+        """record id -> cluster id. Until deduplication runs, every record is its own cluster."""
+        return {}
+
+    # --- exporting -------------------------------------------------------------
+
+    def export(self, format: str, out: str | os.PathLike | None = None) -> str:
+        """Write every record as RIS, BibTeX or CSV; returns the text (and writes `out` if given)."""
+        if format not in readers.WRITERS:
+            raise ReviewError(f"cannot export as {format!r}; choose one of {', '.join(readers.WRITERS)}")
+        pairs = self.references()
+        refs = [ref for _, ref in pairs]
+        writer = readers.WRITERS[format]
+        if format == "csv":
+            text = writer.write(refs, extra=[prov for prov, _ in pairs])
+        else:
+            text = writer.write(refs)
+        if out is not None:
+            Path(out).write_text(text, encoding="utf-8", newline="")
+        return text
+
+
+def _record_row(import_id: int, position: int, ref: Reference) -> dict:
+    keys = match_keys(ref)
+    return {
+        "import_id": import_id,
+        "position": position,
+        "source_id": ref.source_id or str(position),
+        "line": ref.line,
+        "type": ref.type or "other",
+        "title": ref.title or "",
+        "authors": json.dumps(ref.authors, ensure_ascii=False),
+        "year": keys.year,
+        "journal": ref.journal or "",
+        "volume": ref.volume or "",
+        "issue": ref.issue or "",
+        "pages": ref.pages or "",
+        "doi": ref.doi or "",
+        "pmid": ref.pmid or "",
+        "abstract": ref.abstract or "",
+        "keywords": json.dumps(ref.keywords, ensure_ascii=False),
+        "url": ref.url or "",
+        "publisher": ref.publisher or "",
+        "place": ref.place or "",
+        "issn": ref.issn or "",
+        "isbn": ref.isbn or "",
+        "language": ref.language or "",
+        "date": ref.date or "",
+        "notes": json.dumps(ref.notes, ensure_ascii=False),
+        "norm_doi": keys.doi,
+        "norm_pmid": keys.pmid,
+        "norm_first_author": keys.first_author,
+        "norm_year": keys.year,
+        "norm_title": keys.title,
+        "norm_journal": keys.journal,
+        "norm_volume": keys.volume,
+        "norm_issue": keys.issue,
+        "norm_first_page": keys.first_page,
+        "original": json.dumps(ref.original, ensure_ascii=False),
+    }
+

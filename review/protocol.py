@@ -1,0 +1,298 @@
+"""The review protocol (`review.yaml`): read, validate, write.
+
+The protocol is the file people edit and version: the question, eligibility
+criteria, exclusion reasons with short codes, screening stages, reviewers and the
+extraction templates in use. A bad protocol fails when the review is opened,
+naming the field path, its line and the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+PROTOCOL_FILE = "review.yaml"
+
+_CODE = "^[a-z][a-z0-9_]*$"
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1},
+        "question": {"type": "string"},
+        "description": {"type": "string"},
+        "eligibility": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "inclusion": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "exclusion": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            },
+        },
+        "exclusion_reasons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "label"],
+                "properties": {
+                    "code": {"type": "string", "pattern": _CODE},
+                    "label": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                    "stages": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+        "stages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": _CODE},
+                    "label": {"type": "string"},
+                    "reviewers": {"type": "array", "items": {"type": "string"}},
+                    "decisions_required": {"type": "integer", "minimum": 1, "maximum": 10},
+                    "resolution": {"enum": ["consensus", "third_reviewer"]},
+                    "resolver": {"type": "string"},
+                    "reason_required": {"type": "boolean"},
+                },
+            },
+        },
+        "reviewers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[A-Za-z0-9_.@-]+$"},
+                    "name": {"type": "string"},
+                    "email": {"type": "string"},
+                },
+            },
+        },
+        "extraction_templates": {"type": "array", "items": {"type": "string", "minLength": 1}},
+        "dedup": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "auto_merge": {"type": "number", "minimum": 0, "maximum": 1},
+                "needs_review": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+    },
+}
+
+
+class ProtocolError(ValueError):
+    """The protocol is invalid. Names the file, the field path, its line and the problem."""
+
+    def __init__(self, path: str, field_path: str, message: str, line: int | None = None):
+        self.path, self.field_path, self.message, self.line = str(path), field_path, message, line
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {field_path or '(top level)'}: {message}")
+
+
+@dataclass
+class ExclusionReason:
+    code: str
+    label: str
+    description: str = ""
+    stages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Stage:
+    name: str
+    label: str = ""
+    reviewers: list[str] = field(default_factory=list)
+    decisions_required: int = 2
+    resolution: str = "consensus"
+    resolver: str = ""
+    reason_required: bool = False
+
+
+@dataclass
+class Reviewer:
+    id: str
+    name: str = ""
+    email: str = ""
+
+
+@dataclass
+class Protocol:
+    title: str
+    question: str = ""
+    description: str = ""
+    inclusion: list[str] = field(default_factory=list)
+    exclusion: list[str] = field(default_factory=list)
+    exclusion_reasons: list[ExclusionReason] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
+    reviewers: list[Reviewer] = field(default_factory=list)
+    extraction_templates: list[str] = field(default_factory=list)
+    dedup: dict = field(default_factory=dict)
+
+    def stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(f"no stage {name!r} in the protocol (stages: {', '.join(s.name for s in self.stages)})")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        out: dict = {"title": data["title"]}
+        for key in ("question", "description"):
+            if data[key]:
+                out[key] = data[key]
+        out["eligibility"] = {"inclusion": data["inclusion"], "exclusion": data["exclusion"]}
+        out["exclusion_reasons"] = [_drop_empty(r) for r in data["exclusion_reasons"]]
+        out["stages"] = [_drop_empty(s) for s in data["stages"]]
+        out["reviewers"] = [_drop_empty(r) for r in data["reviewers"]]
+        out["extraction_templates"] = data["extraction_templates"]
+        if data["dedup"]:
+            out["dedup"] = data["dedup"]
+        return out
+
+
+def _drop_empty(d: dict) -> dict:
+    return {k: v for k, v in d.items() if v not in ("", [], None)}
+
+
+def default_protocol(title: str) -> Protocol:
+    """A protocol that works as it is: two blind reviewers at both stages."""
+    return Protocol(
+        title=title,
+        question="",
+        exclusion_reasons=[
+            ExclusionReason("wrong_population", "Wrong population"),
+            ExclusionReason("wrong_intervention", "Wrong intervention"),
+            ExclusionReason("wrong_outcomes", "Wrong outcomes"),
+            ExclusionReason("wrong_study_design", "Wrong study design"),
+            ExclusionReason("insufficient_detail", "Insufficient detail to judge eligibility"),
+        ],
+        stages=[
+            Stage("title_abstract", "Title and abstract", decisions_required=2),
+            Stage("full_text", "Full text", decisions_required=2, reason_required=True),
+        ],
+        reviewers=[Reviewer("reviewer1"), Reviewer("reviewer2")],
+    )
+
+
+def _line_of(root: yaml.Node | None, path: list) -> int | None:
+    """1-based line of the YAML node at `path`, or of its nearest existing parent."""
+    node, line = root, (root.start_mark.line + 1 if root is not None else None)
+    for key in path:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node, line = match, match.start_mark.line + 1
+    return line
+
+
+def _format_path(path) -> str:
+    out = ""
+    for key in path:
+        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
+    return out
+
+
+def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ProtocolError(path, "", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                            mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(path, "", "the protocol must be a mapping of fields (title, stages, ...)", 1)
+
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        err = errors[0]
+        where = list(err.absolute_path)
+        message = err.message
+        if err.validator == "additionalProperties":
+            message = f"unknown field: {message.split('(')[-1].rstrip(')')}"
+        raise ProtocolError(path, _format_path(where), message, _line_of(root, where))
+
+    protocol = Protocol(
+        title=data["title"],
+        question=data.get("question", ""),
+        description=data.get("description", ""),
+        inclusion=list(data.get("eligibility", {}).get("inclusion", [])),
+        exclusion=list(data.get("eligibility", {}).get("exclusion", [])),
+        exclusion_reasons=[ExclusionReason(**r) for r in data.get("exclusion_reasons", [])],
+        stages=[Stage(**s) for s in data.get("stages", [])] or default_protocol("").stages,
+        reviewers=[Reviewer(**r) for r in data.get("reviewers", [])],
+        extraction_templates=list(data.get("extraction_templates", [])),
+        dedup=dict(data.get("dedup", {})),
+    )
+    _check_references(protocol, path, root)
+    return protocol
+
+
+def _check_references(protocol: Protocol, path: str, root) -> None:
+    """Checks a schema cannot express: uniqueness and names that must exist."""
+
+    def fail(where: list, message: str):
+        raise ProtocolError(path, _format_path(where), message, _line_of(root, where))
+
+    seen: set[str] = set()
+    for i, reason in enumerate(protocol.exclusion_reasons):
+        if reason.code in seen:
+            fail(["exclusion_reasons", i, "code"], f"duplicate exclusion reason code {reason.code!r}")
+        seen.add(reason.code)
+    reviewer_ids: set[str] = set()
+    for i, reviewer in enumerate(protocol.reviewers):
+        if reviewer.id in reviewer_ids:
+            fail(["reviewers", i, "id"], f"duplicate reviewer id {reviewer.id!r}")
+        reviewer_ids.add(reviewer.id)
+    stage_names: set[str] = set()
+    for i, stage in enumerate(protocol.stages):
+        if stage.name in stage_names:
+            fail(["stages", i, "name"], f"duplicate stage name {stage.name!r}")
+        stage_names.add(stage.name)
+        for j, reviewer in enumerate(stage.reviewers):
+            if reviewer not in reviewer_ids:
+                fail(["stages", i, "reviewers", j], f"reviewer {reviewer!r} is not in the reviewers list")
+        if stage.resolver and stage.resolver not in reviewer_ids:
+            fail(["stages", i, "resolver"], f"resolver {stage.resolver!r} is not in the reviewers list")
+        if stage.resolution == "third_reviewer" and not stage.resolver:
+            fail(["stages", i, "resolver"], "resolution third_reviewer needs a resolver")
+    for i, reason in enumerate(protocol.exclusion_reasons):
+        for j, name in enumerate(reason.stages):
+            if name not in stage_names:
+                fail(["exclusion_reasons", i, "stages", j], f"stage {name!r} is not in the stages list")
+    dedup = protocol.dedup
+    if "auto_merge" in dedup and "needs_review" in dedup and dedup["needs_review"] > dedup["auto_merge"]:
+        fail(["dedup", "needs_review"], "needs_review threshold must not exceed auto_merge")
+
+
+def load(path: str | Path) -> Protocol:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(str(path), "", "protocol file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(str(path), "", f"not UTF-8 text: {exc.reason}") from None
+    return parse(text, str(path))
+
+
+def dump(protocol: Protocol) -> str:
+    return yaml.safe_dump(protocol.to_dict(), sort_keys=False, allow_unicode=True, width=100)
