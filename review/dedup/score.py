@@ -1,0 +1,511 @@
+"""Stage 3: field-wise similarity of candidate pairs, and a decision per pair.
+
+Each field gives a similarity in [0, 1], or NaN when either record lacks it:
+a missing field is no evidence either way. The decision is rule-based, not a
+single cut on a weighted score, because the costly error (merging two
+different studies) comes from a few recognisable situations: an erratum
+sharing its article's title, part 1 and part 2, the same report in another
+year, two DOIs. Those situations veto an automatic merge whatever the score.
+The weighted score is still computed, to rank pairs for a reviewer.
+
+Decisions: "auto-merge", "needs-review", "distinct". The reason names the rule
+that decided, so a reviewer can see why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from review.dedup.prepare import FLAG_CONFERENCE_ABSTRACT, STOPWORDS, flag_names, initials
+
+AUTO_MERGE = "auto-merge"
+NEEDS_REVIEW = "needs-review"
+DISTINCT = "distinct"
+DECISIONS = (AUTO_MERGE, NEEDS_REVIEW, DISTINCT)
+
+SIMILARITY_FIELDS = ("title", "authors", "year", "journal", "volume", "issue", "pages",
+                     "doi", "pmid", "url", "abstract")
+
+# Weights of the ranking score. Issue is left out: several exports put record
+# numbers or supplement labels there, so it disagrees on true duplicates.
+SCORE_WEIGHTS = {"title": 3.0, "authors": 2.0, "year": 1.0, "journal": 1.0, "volume": 1.0,
+                 "pages": 1.0, "doi": 2.0, "pmid": 2.0, "url": 1.0, "abstract": 1.0}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Cut-offs of the decision rules. The defaults gave no false merge on any benchmark set."""
+
+    title_auto: float = 0.95  # title similarity for a merge backed by two other fields
+    title_auto_loose: float = 0.90  # lower title similarity, backed by three fields incl. authors
+    title_with_identifier: float = 0.80  # title similarity needed when DOI or PMID are equal
+    title_with_locators: float = 0.75  # ... when journal, volume, first page, year and authors agree
+    title_translated: float = 0.60  # ... and both are multi-page papers (titles in translation)
+    authors_agree: float = 0.75
+    authors_conflict: float = 0.40
+    journal_agree: float = 0.80
+    journal_conflict: float = 0.50
+    abstract_agree: float = 0.90
+    min_evidence: float = 2.0  # fields agreeing besides the title
+    score_auto: float = 0.80  # weighted score an automatic merge also needs
+    review_title: float = 0.80  # below this title similarity a vetoed pair is distinct
+    review_score: float = 0.70  # weighted score that makes a non-merged pair worth a look
+    candidate_title: float = 0.60  # pairs below this (and no shared identifier) are dropped early
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ScoredPairs:
+    """Similarities and decisions, one entry per candidate pair (row positions left/right)."""
+
+    left: np.ndarray
+    right: np.ndarray
+    similarities: dict[str, np.ndarray]
+    score: np.ndarray
+    decision: np.ndarray
+    reason: np.ndarray
+    hard_conflict: np.ndarray  # pairs that must never end up in one cluster
+
+    def __len__(self) -> int:
+        return int(self.left.size)
+
+
+# --- single-field similarities ---------------------------------------------
+
+def _ratio_pairs(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """rapidfuzz ratio of values[left[k]] and values[right[k]] in [0, 1]; NaN if either is empty."""
+    a = values[left]
+    b = values[right]
+    if len(a) == 0:
+        return np.empty(0)
+    result = process.cpdist(list(a), list(b), scorer=fuzz.ratio, workers=1).astype(float) / 100.0
+    missing = (a == "") | (b == "")
+    result[missing] = np.nan
+    return result
+
+
+def title_similarity(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Best of: plain ratio, ratio without spaces, subtitle dropped, translated title."""
+    titles = prepared["title"].to_numpy(object)
+    # The compact form (spaces removed) forgives "e-mail"/"email", "co-ordinated"/"coordinated".
+    spaced = _ratio_pairs(titles, left, right)
+    compact = _ratio_pairs(prepared["title_compact"].to_numpy(object), left, right)
+    best = np.fmax(spaced, compact)
+    best = np.fmax(best, _subtitle_dropped(titles, prepared["title_numbers"].to_numpy(object), left, right))
+    alternative = prepared["title_alt"].to_numpy(object)
+    has_alt = (alternative[left] != "") | (alternative[right] != "")
+    if has_alt.any():
+        l, r = left[has_alt], right[has_alt]
+        with_alt = np.fmax(_ratio_across(alternative, titles, l, r), _ratio_across(titles, alternative, l, r))
+        with_alt = np.fmax(with_alt, _ratio_across(alternative, alternative, l, r))
+        best[has_alt] = np.fmax(best[has_alt], with_alt)
+    return best
+
+
+SUBTITLE_DROPPED = 0.9  # similarity given when one title is the other minus its subtitle
+
+
+def _subtitle_dropped(titles: np.ndarray, numbers: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """SUBTITLE_DROPPED where one title is the other's start, cut at a word, and has
+    at least three significant words ("Anxiety about electronic data hacking" /
+    "... : predictors and relations with ..."); NaN otherwise. Not when the
+    dropped part carries a number ("...: part 2")."""
+    out = np.full(len(left), np.nan)
+    for k, (i, j) in enumerate(zip(left, right)):
+        a, b = titles[i], titles[j]
+        if not a or not b or a == b or numbers[i] != numbers[j]:
+            continue
+        short, long = (a, b) if len(a) < len(b) else (b, a)
+        if long.startswith(short + " ") and sum(1 for w in short.split() if w not in STOPWORDS) >= 3:
+            out[k] = SUBTITLE_DROPPED
+    return out
+
+
+def _ratio_across(first: np.ndarray, second: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    a, b = first[left], second[right]
+    result = process.cpdist(list(a), list(b), scorer=fuzz.ratio, workers=1).astype(float) / 100.0
+    result[(a == "") | (b == "")] = np.nan
+    return result
+
+
+def _name_match(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # Compound surnames are cut differently ("sberro soussan" / "sberro").
+    if a.startswith(b) or b.startswith(a):
+        return min(len(a), len(b)) >= 3
+    return fuzz.ratio(a, b) >= 85
+
+
+def _corporate_similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    # An acronym against its expansion: "nao" / "national audit office".
+    if " " not in a and a == initials(b) or " " not in b and b == initials(a):
+        return 1.0
+    # "great britain department of health" / "department of health"
+    return fuzz.token_set_ratio(a, b) / 100.0 if min(len(a), len(b)) >= 6 else fuzz.ratio(a, b) / 100.0
+
+
+def _same_author(a: str, b: str, words_a: frozenset, words_b: frozenset) -> bool:
+    if _name_match(a, b):
+        return True
+    # Given and family name swapped by one database ("Moritz, Altenried"): the
+    # surname of one is among the name words of the other.
+    parts_a, parts_b = a.split(), b.split()
+    return bool(parts_b) and all(p in words_a for p in parts_b) or bool(parts_a) and all(p in words_b for p in parts_a)
+
+
+def author_similarity(a: tuple, b: tuple) -> float:
+    """Similarity of two author lists given as (surname keys, name-word sets).
+
+    First author, and the overlap of the shorter list: lists are compared on
+    their common length because one database truncates ("et al.") where
+    another lists all authors.
+    """
+    keys_a, words_a = a
+    keys_b, words_b = b
+    if not keys_a or not keys_b:
+        return float("nan")
+    first_a, first_b = keys_a[0], keys_b[0]
+    if _same_author(first_a, first_b, words_a[0], words_b[0]):
+        first = 1.0
+    elif " " in first_a or " " in first_b:
+        first = _corporate_similarity(first_a, first_b)
+    else:
+        first = fuzz.ratio(first_a, first_b) / 100.0
+    if len(keys_a) <= len(keys_b):
+        short_keys, short_words, long_keys, long_words = keys_a, words_a, keys_b, words_b
+    else:
+        short_keys, short_words, long_keys, long_words = keys_b, words_b, keys_a, words_a
+    if len(short_keys) == 1:
+        return first
+    short = list(zip(short_keys[:10], short_words[:10]))
+    long = list(zip(long_keys[:14], long_words[:14]))
+    matched = sum(1 for name, words in short if any(_same_author(name, other, words, other_words)
+                                                     for other, other_words in long))
+    return 0.5 * first + 0.5 * matched / len(short)
+
+
+def journal_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """Journal names with abbreviations: "Orphanet J Rare Dis" = "Orphanet Journal of Rare Diseases"."""
+    if not a or not b:
+        return float("nan")
+    if a == b:
+        return 1.0
+    short, long = (a, b) if len(" ".join(a)) <= len(" ".join(b)) else (b, a)
+    if _abbreviates(short, long):
+        return 0.95
+    if len(short) == 1 and short[0] == "".join(t[0] for t in long):
+        return 0.9  # an acronym: "jama", "bmj"
+    # A conference named in full in one record and by acronym in the other:
+    # "International Conference on Information Systems" / "ICIS: Transforming Society ...".
+    for one, other in ((a, b), (b, a)):
+        acronym = "".join(t[0] for t in one if not t.isdigit())
+        if len(one) >= 3 and len(acronym) >= 3 and acronym in other:
+            return 0.9
+    return max(fuzz.ratio(" ".join(a), " ".join(b)), fuzz.token_sort_ratio(" ".join(a), " ".join(b))) / 100.0
+
+
+def _abbreviates(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Each word of `short` is a prefix of the next unmatched word of `long`, in order.
+
+    At most one word of `long` may go unmatched (ISO 4 drops some), and every
+    word must be used when the long name is short, so "Nature" does not
+    abbreviate "Nature Medicine".
+    """
+    position = 0
+    skipped = 0
+    for word in short:
+        while position < len(long) and not long[position].startswith(word):
+            position += 1
+            skipped += 1
+        if position == len(long):
+            return False
+        position += 1
+    skipped += len(long) - position
+    return skipped == 0 or (skipped == 1 and len(long) >= 4)
+
+
+def _equal_or_nan(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    a = values[left]
+    b = values[right]
+    result = (a == b).astype(float)
+    result[(a == "") | (b == "")] = np.nan
+    return result
+
+
+def _year_similarity(years: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    a = years[left]
+    b = years[right]
+    diff = np.abs(a - b)
+    result = np.where(diff == 0, 1.0, np.where(diff == 1, 0.5, 0.0))
+    result[(a <= 0) | (b <= 0)] = np.nan
+    return result
+
+
+def _page_similarity(first: np.ndarray, last: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    fa, fb = first[left], first[right]
+    la, lb = last[left], last[right]
+    digits_a = np.array([s.lstrip("abcdefghijklmnopqrstuvwxyz") for s in fa], dtype=object)
+    digits_b = np.array([s.lstrip("abcdefghijklmnopqrstuvwxyz") for s in fb], dtype=object)
+    result = np.where(fa == fb, np.where(la == lb, 1.0, 0.9), np.where(digits_a == digits_b, 0.9, 0.0))
+    result[(fa == "") | (fb == "")] = np.nan
+    return result
+
+
+def _issue_similarity(issues: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    a, b = issues[left], issues[right]
+    result = np.array([1.0 if x == y else (0.5 if x and y and (x in y or y in x) else 0.0)
+                       for x, y in zip(a, b)], dtype=float)
+    result[(a == "") | (b == "")] = np.nan
+    return result
+
+
+def _pairwise(function, values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Apply a two-argument similarity per pair, caching repeated value pairs (journals repeat)."""
+    cache: dict = {}
+    out = np.empty(len(left), dtype=float)
+    for k, (i, j) in enumerate(zip(left, right)):
+        a, b = values[i], values[j]
+        key = (a, b)
+        value = cache.get(key)
+        if value is None:
+            value = function(a, b)
+            cache[key] = value
+        out[k] = value
+    return out
+
+
+def similarities(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray,
+                 title: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """All field similarities for the given pairs."""
+    sims: dict[str, np.ndarray] = {}
+    sims["title"] = title if title is not None else title_similarity(prepared, left, right)
+    author_info = np.empty(len(prepared), dtype=object)
+    author_info[:] = list(zip(prepared["authors"], prepared["author_words"]))
+    sims["authors"] = _pairwise(author_similarity, author_info, left, right)
+    sims["year"] = _year_similarity(prepared["year"].to_numpy(np.int64), left, right)
+    sims["journal"] = _pairwise(journal_similarity, prepared["journal_tokens"].to_numpy(object), left, right)
+    sims["volume"] = _equal_or_nan(prepared["volume"].to_numpy(object), left, right)
+    sims["issue"] = _issue_similarity(prepared["issue"].to_numpy(object), left, right)
+    sims["pages"] = _page_similarity(prepared["first_page"].to_numpy(object),
+                                     prepared["last_page"].to_numpy(object), left, right)
+    sims["doi"] = _equal_or_nan(prepared["doi"].to_numpy(object), left, right)
+    sims["pmid"] = _equal_or_nan(prepared["pmid"].to_numpy(object), left, right)
+    sims["url"] = _equal_or_nan(prepared["url"].to_numpy(object), left, right)
+    sims["abstract"] = _ratio_pairs(prepared["abstract"].to_numpy(object), left, right)
+    return sims
+
+
+def weighted_score(sims: dict[str, np.ndarray]) -> np.ndarray:
+    """Weighted mean of the available similarities (missing fields leave the mean)."""
+    total = np.zeros(len(sims["title"]))
+    weight = np.zeros(len(sims["title"]))
+    for field, w in SCORE_WEIGHTS.items():
+        values = sims[field]
+        present = ~np.isnan(values)
+        total[present] += w * values[present]
+        weight[present] += w
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(weight > 0, total / weight, 0.0)
+
+
+# --- decisions ---------------------------------------------------------------
+
+def _agree(values: np.ndarray, cut: float) -> np.ndarray:
+    return np.nan_to_num(values, nan=-1.0) >= cut
+
+
+def _conflict(values: np.ndarray, cut: float) -> np.ndarray:
+    return np.nan_to_num(values, nan=2.0) < cut
+
+
+def _numbers_differ(numbers: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Both titles carry numbers and each has one the other lacks: "part 1" / "part 2", "2019" / "2020".
+
+    One side having extra numbers ("... N Engl J Med 2009;360:544" appended by a
+    database) is formatting, not a different work.
+    """
+    def differ(a: tuple, b: tuple) -> bool:
+        if not a or not b or a == b:
+            return False
+        set_a, set_b = set(a), set(b)
+        return not (set_a <= set_b or set_b <= set_a)
+
+    return np.fromiter((differ(numbers[i], numbers[j]) for i, j in zip(left, right)), dtype=bool, count=len(left))
+
+
+def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: dict[str, np.ndarray],
+           thresholds: Thresholds, different: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Decision, reason, weighted score and hard-conflict mask for each pair."""
+    t = thresholds
+    n = len(left)
+    score = weighted_score(sims)
+    title = np.nan_to_num(sims["title"], nan=-1.0)
+    title_missing = np.isnan(sims["title"])
+
+    flags = prepared["flags"].to_numpy(np.int64)
+    kind = flags & ~FLAG_CONFERENCE_ABSTRACT
+    flags_differ = kind[left] != kind[right]
+    # Conference abstract against the full paper that followed: one side is an
+    # abstract, the other a multi-page paper outside a supplement.
+    abstract_flag = (flags & FLAG_CONFERENCE_ABSTRACT) != 0
+    paper = prepared["paper_like"].to_numpy(bool)
+    abstract_vs_paper = (abstract_flag[left] & ~abstract_flag[right] & paper[right]) | (
+        abstract_flag[right] & ~abstract_flag[left] & paper[left])
+    # An erratum never shares its article's first page: same volume and first page
+    # means one notice that one database labelled "Erratum:" and another did not.
+    same_place = (prepared["volume"].to_numpy(object)[left] == prepared["volume"].to_numpy(object)[right]) & (
+        prepared["first_page"].to_numpy(object)[left] == prepared["first_page"].to_numpy(object)[right]) & (
+        prepared["first_page"].to_numpy(object)[left] != "") & (prepared["volume"].to_numpy(object)[left] != "")
+    flags_differ &= ~same_place
+    abstract_vs_paper &= ~same_place
+    numbers_differ = _numbers_differ(prepared["title_numbers"].to_numpy(object), left, right)
+    generic = prepared["title_generic"].to_numpy(bool)
+    generic_pair = generic[left] | generic[right]
+    types = prepared["type_family"].to_numpy(object)
+    type_a, type_b = types[left], types[right]
+    # Proceedings are often published as book series: conference and chapter are one kind.
+    family_a = np.where(type_a == "chapter", "conference", type_a)
+    family_b = np.where(type_b == "chapter", "conference", type_b)
+    type_conflict = (family_a != "") & (family_b != "") & (family_a != family_b)
+    both_conference = (family_a == "conference") & (family_b == "conference")
+
+    same_doi = sims["doi"] == 1.0
+    same_pmid = sims["pmid"] == 1.0
+    doi_conflict = sims["doi"] == 0.0
+    pmid_conflict = sims["pmid"] == 0.0
+    year_equal = sims["year"] == 1.0
+    year_off_one = sims["year"] == 0.5
+    year_far = sims["year"] == 0.0
+    volume_equal = sims["volume"] == 1.0
+    volume_conflict = sims["volume"] == 0.0
+    page_equal = _agree(sims["pages"], 0.9)
+    page_conflict = sims["pages"] == 0.0
+    locators_equal = volume_equal & page_equal
+    issue_conflict = sims["issue"] == 0.0
+    authors_agree = _agree(sims["authors"], t.authors_agree)
+    authors_conflict = _conflict(sims["authors"], t.authors_conflict)
+    journal_agree = _agree(sims["journal"], t.journal_agree)
+    journal_conflict = _conflict(sims["journal"], t.journal_conflict)
+    abstract_agree = _agree(sims["abstract"], t.abstract_agree)
+    url_equal = sims["url"] == 1.0
+    identifier = same_doi | same_pmid
+
+    # Conflicts that make a pair different works, not a formatting variant.
+    # They also become cannot-links, so clustering cannot join the two through a third record.
+    hard_conflict = (doi_conflict & ~same_pmid) | (pmid_conflict & ~same_doi) | flags_differ | numbers_differ | (
+        year_far & ~identifier) | abstract_vs_paper
+
+    evidence = (
+        authors_agree.astype(float) + year_equal + journal_agree + page_equal + 0.5 * volume_equal
+        + url_equal + abstract_agree + _agree(sims["abstract"], 0.97)
+        - journal_conflict * ~locators_equal
+    )
+    # Year and journal alone do not tell two papers apart: some field tied to the work must agree.
+    identity = authors_agree | page_equal | abstract_agree | url_equal
+
+    decision = np.full(n, DISTINCT, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    undecided = np.ones(n, dtype=bool)
+
+    def assign(mask: np.ndarray, value: str, why: str) -> None:
+        nonlocal undecided
+        hit = mask & undecided
+        decision[hit] = value
+        reason[hit] = why
+        undecided &= ~hit
+
+    if different is not None:
+        assign(different, DISTINCT, "marked different by a reviewer")
+
+    # Stage 1: a shared identifier, with a title that agrees.
+    id_ok = (
+        identifier & ~flags_differ & ~abstract_vs_paper & ~numbers_differ & ~year_far & ~authors_conflict
+        & ~(doi_conflict & ~same_pmid) & ~(pmid_conflict & ~same_doi)
+        & ((title >= t.title_with_identifier) | title_missing)
+        & ~(generic_pair & ~locators_equal & ~same_pmid)
+    )
+    assign(id_ok & same_doi, AUTO_MERGE, "same DOI")
+    assign(id_ok & same_pmid, AUTO_MERGE, "same PMID")
+
+    review_worthy = (title >= t.review_title) | ((score >= t.review_score) & (title >= t.candidate_title)) | identifier
+    vetoes = (
+        (doi_conflict & ~same_pmid, "DOIs differ"),
+        (pmid_conflict & ~same_doi, "PMIDs differ"),
+        (flags_differ, "kind differs: " + "/".join(["erratum", "reply", "appendix", "summary", "..."])),
+        (abstract_vs_paper, "conference abstract vs full paper"),
+        (numbers_differ, "numbers in title differ (part, year, phase)"),
+        (year_far & ~identifier, "years differ by more than one"),
+        # Proceedings often carry the year after the conference; elsewhere one year
+        # apart with nothing else fixing the place is a new edition or a follow-up.
+        (year_off_one & ~(locators_equal | identifier) & ~(both_conference & (title >= 0.97) & _agree(sims["authors"], 0.9)),
+         "years differ by one, no volume+page to confirm"),
+        (volume_conflict & ~identifier, "volumes differ"),
+        (page_conflict & ~identifier, "pages differ"),
+        (issue_conflict & ~page_equal & ~identifier, "issues differ, no pages to confirm"),
+        (authors_conflict, "authors differ"),
+        (type_conflict & ~identifier, "publication types differ"),
+        (generic_pair & ~locators_equal & ~identifier, "generic title, no volume+page to confirm"),
+        (identifier & ~id_ok, "same identifier but title differs"),
+    )
+    for mask, why in vetoes:
+        hit = mask & undecided
+        decision[hit & review_worthy] = NEEDS_REVIEW
+        reason[hit] = "veto: " + why
+        undecided &= ~hit
+
+    strict = (title >= t.title_auto) & (evidence >= t.min_evidence) & identity
+    loose = (title >= t.title_auto_loose) & authors_agree & (evidence >= t.min_evidence + 1) & identity
+    # Same journal, volume, first page, year and authors: one article even if one
+    # database gives the title in translation, down to 0.6 for multi-page papers.
+    title_floor = np.where(paper[left] & paper[right], t.title_translated, t.title_with_locators)
+    placed = (title >= title_floor) & locators_equal & journal_agree & year_equal & authors_agree
+    auto = (strict | loose | placed) & (score >= t.score_auto)
+    assign(auto & strict, AUTO_MERGE, "title and other fields agree")
+    assign(auto & loose, AUTO_MERGE, "similar title, authors and other fields agree")
+    assign(auto, AUTO_MERGE, "same journal, volume, first page, year and authors")
+    assign(review_worthy, NEEDS_REVIEW, "similar, not enough agreeing fields to merge")
+    assign(np.ones(n, dtype=bool), DISTINCT, "not similar enough")
+    return decision, reason, score, hard_conflict
+
+
+def explain_flags(flags_a: int, flags_b: int) -> str:
+    """Which trap flags differ, for display."""
+    return ", ".join(flag_names(flags_a ^ flags_b))
+
+
+def score_pairs(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, thresholds: Thresholds,
+                different: np.ndarray | None = None) -> ScoredPairs:
+    """Similarities and decisions for candidate pairs.
+
+    Pairs whose titles are far apart and that share no identifier are dropped
+    before the expensive fields are compared: they can be neither a merge nor
+    worth a reviewer's time.
+    """
+    title = title_similarity(prepared, left, right)
+    doi = prepared["doi"].to_numpy(object)
+    pmid = prepared["pmid"].to_numpy(object)
+    shares_id = ((doi[left] == doi[right]) & (doi[left] != "")) | ((pmid[left] == pmid[right]) & (pmid[left] != ""))
+    keep = (np.nan_to_num(title, nan=0.0) >= thresholds.candidate_title) | shares_id
+    if different is not None:
+        keep |= different
+    left, right, title = left[keep], right[keep], title[keep]
+    different = different[keep] if different is not None else None
+    sims = similarities(prepared, left, right, title=title)
+    decision, reason, score, hard = decide(prepared, left, right, sims, thresholds, different)
+    return ScoredPairs(left, right, sims, score, decision, reason, hard)
+
+
+__all__ = [
+    "AUTO_MERGE", "NEEDS_REVIEW", "DISTINCT", "DECISIONS", "SIMILARITY_FIELDS", "Thresholds",
+    "ScoredPairs", "score_pairs", "similarities", "decide", "author_similarity", "journal_similarity",
+    "title_similarity", "weighted_score", "explain_flags", "STOPWORDS",
+]
