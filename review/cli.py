@@ -11,6 +11,7 @@ from review import io as readers
 from review.io.base import ParseError
 from review.project import Review, ReviewError
 from review.protocol import ProtocolError
+from review.clusters import DedupError
 from review.store import SchemaError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
@@ -81,6 +82,21 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_dedupe(args) -> int:
+    with Review.open(args.dir) as review:
+        summary = review.dedupe(who=args.who, progress=not args.quiet and not args.json)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+        return 0
+    print(f"records: {summary.records}")
+    print(f"clusters: {summary.clusters}  (duplicates removed: {summary.duplicates})")
+    print(f"auto-merged pairs: {summary.auto_merged}")
+    print(f"needs review: {summary.needs_review} pairs ({summary.pending_review} not yet decided)")
+    if summary.decided_same or summary.decided_different:
+        print(f"reviewer decisions: {summary.decided_same} same, {summary.decided_different} different")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from review.example import build_example
 
@@ -121,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=_cmd_export)
 
+    p = sub.add_parser("dedupe", help="find duplicates: exact identifiers, then blocking and fuzzy matching")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
+    p.add_argument("--who", help="who runs it (default $REVIEW_USER or login)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_dedupe)
+
     p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) and show it")
     p.add_argument("dir", nargs="?", default="build/mason2014")
     p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
@@ -132,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParseError, ProtocolError, ReviewError, SchemaError) as exc:
+    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

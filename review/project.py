@@ -311,8 +311,23 @@ class Review:
         return out
 
     def cluster_ids(self) -> dict[int, int]:
-        """record id -> cluster id. Until deduplication runs, every record is its own cluster."""
-        return {}
+        """record id -> cluster id; every record is its own cluster until deduplication joins it."""
+        from review import clusters
+
+        return clusters.current_clusters(self.engine)
+
+    # --- deduplication -----------------------------------------------------------
+
+    def dedupe(self, who: str | None = None, progress: bool = True):
+        """Run deduplication (exact identifiers, then blocking and fuzzy matching)."""
+        from review import clusters
+
+        return clusters.run(self, who or default_actor(), progress=progress)
+
+    def dedup_summary(self):
+        from review import clusters
+
+        return clusters.summary(self)
 
     # --- exporting -------------------------------------------------------------
 

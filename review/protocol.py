@@ -8,11 +8,14 @@ naming the field path, its line and the problem.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jsonschema
 import yaml
+
+from review.dedup.score import Thresholds
 
 PROTOCOL_FILE = "review.yaml"
 
@@ -80,14 +83,8 @@ SCHEMA = {
             },
         },
         "extraction_templates": {"type": "array", "items": {"type": "string", "minLength": 1}},
-        "dedup": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "auto_merge": {"type": "number", "minimum": 0, "maximum": 1},
-                "needs_review": {"type": "number", "minimum": 0, "maximum": 1},
-            },
-        },
+        # Deduplication thresholds: names of review.dedup.Thresholds fields.
+        "dedup": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
     },
 }
 
@@ -278,9 +275,13 @@ def _check_references(protocol: Protocol, path: str, root) -> None:
         for j, name in enumerate(reason.stages):
             if name not in stage_names:
                 fail(["exclusion_reasons", i, "stages", j], f"stage {name!r} is not in the stages list")
+    known = {f.name for f in dataclasses.fields(Thresholds)}
+    for name in protocol.dedup:
+        if name not in known:
+            fail(["dedup", name], f"unknown threshold {name!r} (known: {', '.join(sorted(known))})")
     dedup = protocol.dedup
-    if "auto_merge" in dedup and "needs_review" in dedup and dedup["needs_review"] > dedup["auto_merge"]:
-        fail(["dedup", "needs_review"], "needs_review threshold must not exceed auto_merge")
+    if dedup.get("review_score", 0) > dedup.get("score_auto", Thresholds.score_auto):
+        fail(["dedup", "review_score"], "review_score must not exceed score_auto")
 
 
 def load(path: str | Path) -> Protocol:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     Column,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -118,6 +119,23 @@ events = Table(
 Index("ix_events_kind", events.c.kind)
 Index("ix_events_entity", events.c.entity, events.c.entity_id)
 
+# One row per pair a deduplication run found worth keeping (merge, review, or a
+# conflict that must keep two records apart), tied to the run's event.
+dedup_pairs = Table(
+    "dedup_pairs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_event_id", Integer, ForeignKey("events.id"), nullable=False),
+    Column("record_a", Integer, ForeignKey("records.id"), nullable=False),
+    Column("record_b", Integer, ForeignKey("records.id"), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("decision", String(20), nullable=False),
+    Column("conflict", Integer, nullable=False),  # 1: must never share a cluster
+    Column("reason", Text, nullable=False),
+    Column("similarities", Text, nullable=False),  # JSON: field -> similarity or null
+)
+Index("ix_dedup_pairs_run", dedup_pairs.c.run_event_id)
+
 APPEND_ONLY_TABLES = ("imports", "records", "events")
 
 
@@ -131,30 +149,49 @@ def utc_now() -> str:
 # cannot exist. New features add a migration; old ones are never edited.
 
 
+def _append_only_sqlite(conn: Connection, names) -> None:
+    for name in names:
+        for action in ("UPDATE", "DELETE"):
+            conn.exec_driver_sql(
+                f"CREATE TRIGGER {name}_no_{action.lower()} BEFORE {action} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+            )
+
+
+def _append_only_postgresql(conn: Connection, names) -> None:
+    for name in names:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+            f"FOR EACH ROW EXECUTE FUNCTION review_append_only()"
+        )
+
+
+def _make_append_only(conn: Connection, names) -> None:
+    if conn.dialect.name == "sqlite":
+        _append_only_sqlite(conn, names)
+    elif conn.dialect.name == "postgresql":
+        _append_only_postgresql(conn, names)
+
+
 def _m1_initial(conn: Connection) -> None:
     for table in (imports, records, events):
         table.create(conn)
-    if conn.dialect.name == "sqlite":
-        for name in APPEND_ONLY_TABLES:
-            for action in ("UPDATE", "DELETE"):
-                conn.exec_driver_sql(
-                    f"CREATE TRIGGER {name}_no_{action.lower()} BEFORE {action} ON {name} "
-                    f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
-                )
-    elif conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
             "CREATE FUNCTION review_append_only() RETURNS trigger AS $$ BEGIN "
             "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
         )
-        for name in APPEND_ONLY_TABLES:
-            conn.exec_driver_sql(
-                f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
-                f"FOR EACH ROW EXECUTE FUNCTION review_append_only()"
-            )
+    _make_append_only(conn, APPEND_ONLY_TABLES)
+
+
+def _m2_dedup_pairs(conn: Connection) -> None:
+    dedup_pairs.create(conn)
+    _make_append_only(conn, ("dedup_pairs",))
 
 
 MIGRATIONS: list[tuple[int, str, Any]] = [
     (1, "imports, records and the event log", _m1_initial),
+    (2, "pairs found by deduplication runs", _m2_dedup_pairs),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -297,7 +334,7 @@ def checkpoint(engine: Engine) -> None:
 
 
 __all__ = [
-    "metadata", "imports", "records", "events", "schema_migrations",
+    "metadata", "imports", "records", "events", "dedup_pairs", "schema_migrations",
     "connect", "migrate", "write_transaction", "read_connection",
     "append_event", "read_events", "Event", "SCHEMA_VERSION", "SchemaError", "utc_now", "checkpoint",
 ]

@@ -176,10 +176,12 @@ def test_bibtexparser_edge_cases(name):
     path = shared_path(*MIXED, "bibtexparser_v1", name)
     text = path.read_text(encoding="utf-8-sig")
     if name == "biber-examples.bib":
+        # a real duplicate key: the second @UNPUBLISHED{tmn4 is reported
+        second = [n for n, line in enumerate(text.splitlines(), 1) if "{tmn4," in line][1]
         with pytest.raises(ParseError) as err:
             bibtex.read(text, str(path))
-        assert err.value.line == 1544 and "duplicate entry key 'tmn4'" in str(err.value)
-        assert "biber-examples.bib:1544" in str(err.value)
+        assert err.value.line == second
+        assert f"biber-examples.bib:{second}: duplicate entry key 'tmn4'" in str(err.value)
         return
     refs = bibtex.read(text, str(path))
     assert [r.source_id for r in refs] == list(entry_start_lines(text))
@@ -191,7 +193,7 @@ def test_traps_and_capital_and():
     assert traps.volume == "n.s. 2"
     assert "french érudit word" in traps.abstract
     book = bibtex.read(shared_path(*MIXED, "bibtexparser_v1", "book_capital_AND.bib").read_text(), "b.bib")[0]
-    assert len(book.authors) == 2
+    assert book.authors == ["Bird, R.B.", "Armstrong, R.C.", "Hassager, O."]  # "and" or "AND"
 
 
 # ---------------------------------------------------------------- errors
@@ -313,7 +315,6 @@ def real_fixture_files() -> list[Path]:
     files += sorted((shared / "fixtures-citation-file-formatting" / "CSV").glob("*.csv"))
     files += sorted((shared / "fixtures-citation-file-formatting" / "TSV").glob("*.tsv"))
     files += sorted((shared / "dedup-sra-endnote-xml").glob("*.xml"))
-    files += sorted((shared / "dedup-bibdedupe-benchmark").glob("*/records_pre_merged.csv"))
     return [f for f in files if f.exists()]
 
 

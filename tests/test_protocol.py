@@ -37,7 +37,8 @@ def test_example_protocol_is_valid():
          "exclusion_reasons[1].code", 4, "duplicate exclusion reason"),
         ("title: T\nstages:\n  - name: ta\n    resolution: third_reviewer\n", "stages[0].resolver", 3, "needs a resolver"),
         ("question: no title\n", "(top level)", 1, "'title' is a required property"),
-        ("title: T\ndedup: {auto_merge: 0.8, needs_review: 0.9}\n", "dedup.needs_review", 2, "must not exceed"),
+        ("title: T\ndedup: {score_auto: 0.8, review_score: 0.9}\n", "dedup.review_score", 2, "must not exceed"),
+        ("title: T\ndedup:\n  title_auto: 0.9\n  titel_auto: 0.9\n", "dedup.titel_auto", 4, "unknown threshold"),
     ],
 )
 def test_bad_protocol_names_field_line_and_problem(text, field_path, line, words):

@@ -28,7 +28,7 @@ import pandas as pd
 
 from review.dedup.block import PASS_COUNT, BlockingOptions, candidate_pairs
 from review.dedup.cluster import cluster
-from review.dedup.prepare import flag_names, prepare
+from review.dedup.prepare import flag_names, prepare_records
 from review.dedup.score import (
     AUTO_MERGE,
     DECISIONS,
@@ -40,7 +40,7 @@ from review.dedup.score import (
 )
 
 __all__ = [
-    "find_duplicates", "DedupResult", "Thresholds", "BlockingOptions", "prepare",
+    "find_duplicates", "DedupResult", "Thresholds", "BlockingOptions", "prepare_records",
     "AUTO_MERGE", "NEEDS_REVIEW", "DISTINCT", "DECISIONS", "SIMILARITY_FIELDS", "PAIR_COLUMNS",
 ]
 
@@ -140,7 +140,7 @@ def find_duplicates(
     n = len(records)
     bar = _progress_bar(progress and n > 0, PASS_COUNT + 4)
 
-    prepared = prepare(records)
+    prepared = prepare_records(records)
     record_ids = prepared["record_id"].tolist()
     position = {rid: i for i, rid in enumerate(record_ids)}
     seconds["prepare"] = time.perf_counter() - started

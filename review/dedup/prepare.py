@@ -162,6 +162,7 @@ _NUMBER_KEYWORDS = frozenset(
     "part phase type stage grade class study trial report volume vol no number chapter "
     "section round wave series programme program workstream module book".split()
 )
+_NUMBER_WORDS = frozenset(_ROMAN) | frozenset(_WORD_NUMBERS) | {"part"}
 _PART_LETTER = re.compile(r"\bpart ([a-h])\b")
 _DIGITS = re.compile(r"\d+")
 
@@ -201,12 +202,17 @@ def split_translation(title: str) -> tuple[str, str]:
     return match.group("main"), match.group("alt")
 
 
-_ANY_TITLE_FLAG = re.compile("|".join(f"(?:{p.pattern})" for _, p in _TITLE_FLAG_PATTERNS), re.I)
+# Every flag pattern needs one of these words; most titles have none and skip the patterns.
+_FLAG_WORDS = frozenset(
+    "erratum errata corrigendum corrigenda correction corrections notice retraction retracted withdrawn "
+    "concern re reply response comment comments commentary letter rebuttal discussion author authors "
+    "abstract poster oral meeting appendix appendices annex annexes supplementary supplement summary "
+    "responses consultation easy glance protocol annual yearbook".split()
+)
 
 
 def title_flags(title: str) -> int:
-    # One search finds most titles flag-free; only the rest are checked flag by flag.
-    if not _ANY_TITLE_FLAG.search(title):
+    if _FLAG_WORDS.isdisjoint(fold(title).split()):
         return 0
     flags = 0
     for flag, pattern in _TITLE_FLAG_PATTERNS:
@@ -262,6 +268,8 @@ def title_numbers(folded_title: str) -> tuple[str, ...]:
     if not folded_title:
         return ()
     tokens = folded_title.split()
+    if not _DIGITS.search(folded_title) and _NUMBER_WORDS.isdisjoint(tokens):
+        return ()
     numbers: list[str] = []
     for index, token in enumerate(tokens):
         previous = tokens[index - 1] if index else ""
@@ -485,8 +493,8 @@ _TEXT_FIELDS = ("record_id", "title", "year", "journal", "volume", "issue", "pag
                 "url", "type", "notes")
 
 
-def prepare_record(row: dict, cache: dict | None = None) -> dict:
-    """Comparable keys of one record (a dict of display fields).
+def prepare_record(row: dict, cache: dict | None = None) -> tuple:
+    """Comparable keys of one record (a dict of display fields), in PREPARED_COLUMNS order.
 
     `cache` (any dict, shared across the records of one call) saves re-parsing
     author names and journal titles that recur.
@@ -507,39 +515,39 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
     type_ = type_family(text["type"])
     first, last = page_range(pages)
     year = normalise_year(text["year"] or None)
-    return {
-        "record_id": text["record_id"],
-        "title": folded,
-        "title_compact": folded.replace(" ", ""),
-        "title_alt": fold(title_alt),
-        "title_block": " ".join(t for t in folded.split() if t not in STOPWORDS),
-        "title_numbers": title_numbers(folded),
-        "title_generic": folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
-        "authors": keys,
-        "author_words": name_words,
-        "first_author": keys[0] if keys else "",
-        "corporate": corporate,
-        "year": year if year is not None else -1,
-        "journal": " ".join(jtokens),
-        "journal_tokens": jtokens,
-        "journal_initials": "".join(t[0] for t in jtokens),
-        "volume": normalise_volume(text["volume"]),
-        "issue": normalise_number(issue),
-        "first_page": first,
-        "last_page": last,
-        "doi": normalise_doi(text["doi"]),
-        "pmid": normalise_pmid(text["pmid"]),
-        "url": normalise_url(text["url"]),
-        "type_family": type_,
-        "flags": record_flags(title_clean, type_, journal, issue, pages, text["notes"]),
-        "paper_like": _paper_like(first, last, issue),
+    return (
+        text["record_id"],
+        folded,
+        folded.replace(" ", ""),
+        fold(title_alt),
+        " ".join(t for t in folded.split() if t not in STOPWORDS),
+        title_numbers(folded),
+        folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
+        keys,
+        name_words,
+        keys[0] if keys else "",
+        corporate,
+        year if year is not None else -1,
+        " ".join(jtokens),
+        jtokens,
+        "".join(t[0] for t in jtokens),
+        normalise_volume(text["volume"]),
+        normalise_number(issue),
+        first,
+        last,
+        normalise_doi(text["doi"]),
+        normalise_pmid(text["pmid"]),
+        normalise_url(text["url"]),
+        type_,
+        record_flags(title_clean, type_, journal, issue, pages, text["notes"]),
+        _paper_like(first, last, issue),
         # The start of the abstract is enough to tell two abstracts apart.
-        "abstract": fold(text["abstract"][:600])[:400],
-        "completeness": sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
-    }
+        fold(text["abstract"][:600])[:400],
+        sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
+    )
 
 
-def prepare(records: pd.DataFrame) -> pd.DataFrame:
+def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     """Comparable keys for every record, one row per record in input order (index 0..n-1)."""
     if records is None or len(records) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in PREPARED_COLUMNS})
@@ -554,4 +562,4 @@ def prepare(records: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in records.columns]
     values = [records[c].tolist() for c in columns]
     rows = [prepare_record(dict(zip(columns, row)), cache) for row in zip(*values)]
-    return pd.DataFrame(rows, columns=list(PREPARED_COLUMNS))
+    return pd.DataFrame.from_records(rows, columns=list(PREPARED_COLUMNS))
