@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -62,10 +62,7 @@ class DedupSummary:
 
 
 def thresholds_from_protocol(settings: dict) -> Thresholds:
-    known = {f.name for f in fields(Thresholds)}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise DedupError(f"review.yaml: dedup.{unknown[0]}: unknown threshold (known: {', '.join(sorted(known))})")
+    # Names were checked when the protocol was opened (review.protocol).
     return Thresholds(**settings)
 
 
@@ -239,6 +236,21 @@ def review_queue(engine, pending_only: bool = True) -> pd.DataFrame:
     if pending_only:
         pairs = pairs[pairs["reviewer_decision"] == ""]
     return pairs.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def queue_frame(review: "Review", pending_only: bool = True) -> pd.DataFrame:
+    """The review queue as a table a person can read: both titles, years, score and reason."""
+    queue = review_queue(review.engine, pending_only=pending_only)
+    records = review.records_frame().set_index("record_id")
+    columns = ["record_a", "record_b", "score", "reason", "title_a", "title_b", "year_a", "year_b",
+               "reviewer_decision"]
+    if queue.empty:
+        return pd.DataFrame(columns=columns)
+    for side in ("a", "b"):
+        picked = records.loc[queue[f"record_{side}"]]
+        queue[f"title_{side}"] = picked["title"].to_numpy()
+        queue[f"year_{side}"] = picked["year"].to_numpy()
+    return queue[columns]
 
 
 def summary(review: "Review") -> DedupSummary:

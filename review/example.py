@@ -38,9 +38,12 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False) -
         )
         if not quiet:
             print(result.message or f"imported {result.records} records from {source['file']}")
+    status = review.status()
+    dedup = review.dedupe(who="demo", progress=not quiet)
     if not quiet:
         print()
         print(review.imports_frame().to_string())
-        status = review.status()
         print(f"\n{status.title}\nrecords: {status.records} in {len(status.imports)} imports  ({folder})")
+        print(f"deduplication: {dedup.clusters} unique records, {dedup.duplicates} duplicates removed, "
+              f"{dedup.needs_review} pairs to review ({dedup.pending_review} undecided)")
     return review

@@ -72,6 +72,50 @@ def notebook_01():
             "# NBVAL_CHECK_OUTPUT\n"
             "print(records[\"type\"].value_counts().sort_index().to_string())"
         ),
+        new_markdown_cell(
+            "## Deduplicate\n\n"
+            "Stage 1 joins records with the same DOI or PMID (when their titles agree); stage 2 finds candidate "
+            "pairs by several blocking passes and compares title, authors, year, journal, volume, issue, pages, "
+            "DOI and URL with rapidfuzz. Each pair is **auto-merge**, **needs review** or **distinct**; errata, "
+            "replies, part 1 / part 2, appendices and the same report in another year are never merged "
+            "automatically. The run and every decision are events in the log."
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "summary = review.dedupe(who=\"am\", progress=False)\n"
+            "print(f\"unique records: {summary.clusters}, duplicates removed: {summary.duplicates}\")\n"
+            "print(f\"auto-merged pairs: {summary.auto_merged}, pairs to review: {summary.needs_review}\")"
+        ),
+        new_markdown_cell("The reference list of a published review has no true duplicates, but it has near "
+                          "neighbours a careless merge would lose: a final report and its appendices, two "
+                          "reports of one evaluation, a programme's papers from different years."),
+        new_code_cell(
+            "from review import clusters\n"
+            "\n"
+            "clusters.queue_frame(review)"
+        ),
+        new_markdown_cell("## Review the uncertain pairs\n\nBoth records side by side, the differing words "
+                          "highlighted, each field's similarity. Every click is saved at once."),
+        new_code_cell(
+            "from review.widgets.dedup_review import DuplicateReview\n"
+            "\n"
+            "widget = DuplicateReview(review, who=\"am\")\n"
+            "widget"
+        ),
+        new_markdown_cell("In this worked example every uncertain pair is two different works. The cell below "
+                          "decides them through the same call the **Different** button makes (so the notebook "
+                          "runs unattended, as in CI)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "while widget.current is not None:\n"
+            "    widget.different_button.click()\n"
+            "summary = review.dedup_summary()\n"
+            "print(f\"decided different: {summary.decided_different}, still to review: {summary.pending_review}\")\n"
+            "print(f\"unique records: {summary.clusters}\")"
+        ),
+        new_code_cell(
+            "review.records_frame()[[\"record_id\", \"cluster_id\", \"source\", \"title\"]].head()"
+        ),
     ]
 
 

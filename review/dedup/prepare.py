@@ -493,8 +493,8 @@ _TEXT_FIELDS = ("record_id", "title", "year", "journal", "volume", "issue", "pag
                 "url", "type", "notes")
 
 
-def prepare_record(row: dict, cache: dict | None = None) -> tuple:
-    """Comparable keys of one record (a dict of display fields), in PREPARED_COLUMNS order.
+def prepare_record(row: dict, cache: dict | None = None) -> dict:
+    """Comparable keys of one record (a dict of display fields); keys are PREPARED_COLUMNS.
 
     `cache` (any dict, shared across the records of one call) saves re-parsing
     author names and journal titles that recur.
@@ -515,36 +515,36 @@ def prepare_record(row: dict, cache: dict | None = None) -> tuple:
     type_ = type_family(text["type"])
     first, last = page_range(pages)
     year = normalise_year(text["year"] or None)
-    return (
-        text["record_id"],
-        folded,
-        folded.replace(" ", ""),
-        fold(title_alt),
-        " ".join(t for t in folded.split() if t not in STOPWORDS),
-        title_numbers(folded),
-        folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
-        keys,
-        name_words,
-        keys[0] if keys else "",
-        corporate,
-        year if year is not None else -1,
-        " ".join(jtokens),
-        jtokens,
-        "".join(t[0] for t in jtokens),
-        normalise_volume(text["volume"]),
-        normalise_number(issue),
-        first,
-        last,
-        normalise_doi(text["doi"]),
-        normalise_pmid(text["pmid"]),
-        normalise_url(text["url"]),
-        type_,
-        record_flags(title_clean, type_, journal, issue, pages, text["notes"]),
-        _paper_like(first, last, issue),
+    return {
+        "record_id": text["record_id"],
+        "title": folded,
+        "title_compact": folded.replace(" ", ""),
+        "title_alt": fold(title_alt),
+        "title_block": " ".join(t for t in folded.split() if t not in STOPWORDS),
+        "title_numbers": title_numbers(folded),
+        "title_generic": folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
+        "authors": keys,
+        "author_words": name_words,
+        "first_author": keys[0] if keys else "",
+        "corporate": corporate,
+        "year": year if year is not None else -1,
+        "journal": " ".join(jtokens),
+        "journal_tokens": jtokens,
+        "journal_initials": "".join(t[0] for t in jtokens),
+        "volume": normalise_volume(text["volume"]),
+        "issue": normalise_number(issue),
+        "first_page": first,
+        "last_page": last,
+        "doi": normalise_doi(text["doi"]),
+        "pmid": normalise_pmid(text["pmid"]),
+        "url": normalise_url(text["url"]),
+        "type_family": type_,
+        "flags": record_flags(title_clean, type_, journal, issue, pages, text["notes"]),
+        "paper_like": _paper_like(first, last, issue),
         # The start of the abstract is enough to tell two abstracts apart.
-        fold(text["abstract"][:600])[:400],
-        sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
-    )
+        "abstract": fold(text["abstract"][:600])[:400],
+        "completeness": sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
+    }
 
 
 def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -562,4 +562,5 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in records.columns]
     values = [records[c].tolist() for c in columns]
     rows = [prepare_record(dict(zip(columns, row)), cache) for row in zip(*values)]
-    return pd.DataFrame.from_records(rows, columns=list(PREPARED_COLUMNS))
+    # Built column by column: much faster than from a list of dicts.
+    return pd.DataFrame({column: [row[column] for row in rows] for column in PREPARED_COLUMNS})

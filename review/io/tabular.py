@@ -83,7 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     # "UT" comes before "ID", because in WoS exports ID holds Keywords Plus.
     "source_id": (
         "source_id", "UT (Unique WOS ID)", "UT", "ID", "Key", "Accession Number", "EID", "Covidence #",
-        "Lens ID", "CENTRAL ID", "Reference Id", "(internal) id", "openalex_id",
+        "Lens ID", "CENTRAL ID", "Reference Id", "(internal) id", "openalex_id", "PMID",
     ),
 }
 
@@ -193,13 +193,18 @@ def read(text: str, path: str = "<string>", mapping: dict[str, str] | None = Non
     header_line, header = rows[header_at]
     columns = _plan_columns(header, mapping, path, header_line)
 
+    data = _data_rows(rows[header_at + 1:], len(header), columns, path)
+    id_column = _id_column(data, columns.source_ids)
     with _garbage_collection_paused():
-        return _references(rows[header_at + 1:], header, columns, path)
+        return [
+            _to_reference(row, header, columns, line, str(number) if id_column is None else _clean(row[id_column]))
+            for number, (line, row) in enumerate(data, 1)
+        ]
 
 
-def _references(rows, header: list[str], plan: "_Plan", path: str) -> list[Reference]:
-    width = len(header)
-    references = []
+def _data_rows(rows, width: int, plan: "_Plan", path: str) -> list[tuple[int, list[str]]]:
+    """Rows cut or padded to the header's width; caption rows left out."""
+    data = []
     for line, row in rows:
         if len(row) > width:
             if any(cell.strip() for cell in row[width:]):
@@ -209,8 +214,20 @@ def _references(rows, header: list[str], plan: "_Plan", path: str) -> list[Refer
             if _is_caption(row, plan):
                 continue
             row = row + [""] * (width - len(row))  # trailing empty cells are often left out
-        references.append(_to_reference(row, header, plan, line, len(references) + 1))
-    return references
+        data.append((line, row))
+    return data
+
+
+def _id_column(rows, candidates: list[int]) -> int | None:
+    """The first identifier column filled in every row; None means: number the rows.
+
+    A column filled only in some rows is no identifier for the file (Covidence
+    fills "Accession Number" only for some databases, but "Covidence #" always).
+    """
+    for index in candidates:
+        if all(_clean(row[index]) for _, row in rows):
+            return index
+    return None
 
 
 def _is_caption(row: list[str], plan: "_Plan") -> bool:
@@ -285,9 +302,8 @@ def _find_header(rows, mapping: dict[str, str] | None, path: str) -> int:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Where each field is read from: one column per field; source_id keeps
-    every candidate because the first may be empty in a given row
-    (Covidence's "Accession Number")."""
+    """Where each field is read from: one column per field; for source_id every
+    candidate column, in priority order (see _id_column)."""
 
     columns: dict[str, int]
     source_ids: list[int]
@@ -334,7 +350,7 @@ def _column_index(names: list[str], candidates: tuple[str, ...]) -> int | None:
     return None
 
 
-def _to_reference(row: list[str], header: list[str], plan: "_Plan", line: int, number: int) -> Reference:
+def _to_reference(row: list[str], header: list[str], plan: "_Plan", line: int, source_id: str) -> Reference:
     cells = {field: _clean(row[index]) for field, index in plan.columns.items()}
     get = cells.get
 
@@ -365,7 +381,7 @@ def _to_reference(row: list[str], header: list[str], plan: "_Plan", line: int, n
         language=get("language", ""),
         date=date,
         notes=[notes] if notes else [],
-        source_id=_source_id(row, plan.source_ids) or str(number),
+        source_id=source_id,
         line=line,
         original=_original(header, row, plan.unique_header),
     )
@@ -392,14 +408,6 @@ def _original(header: list[str], row: list[str], unique_header: bool) -> dict[st
     for name, value in zip(header, row):
         original.setdefault(name, []).append(value)
     return original
-
-
-def _source_id(row: list[str], indexes: list[int]) -> str:
-    for index in indexes:
-        value = _clean(row[index])
-        if value:
-            return value
-    return ""
 
 
 def _pmid(value: str) -> str:
