@@ -115,8 +115,10 @@ def fold(text: str) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFKD", strip_markup(text).casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = strip_markup(text).casefold()
+    if not text.isascii():  # most titles are ASCII: skip the per-character pass
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ").replace("_", " ")
     text = _NON_WORD.sub(" ", text)
     return _SPACE.sub(" ", text).strip()

@@ -178,11 +178,13 @@ PREPARED_COLUMNS = (
 
 def clean_title(title: str) -> str:
     """Title without database tags like "[Review] [53 refs]" or "[Chinese]"; not folded."""
-    text = strip_markup(title or "")
-    text = _NOTE_TAGS.sub(" ", text)
-    text = _TITLE_TAGS.sub(" ", text)
-    text = _REFERENCE_MARK.sub(" ", text)
-    text = _FORMAT_TAGS.sub(" ", text)
+    text = strip_markup(title) if ("<" in title or "&" in title or "{" in title) else title
+    if "[" in text:
+        text = _NOTE_TAGS.sub(" ", text)
+        text = _TITLE_TAGS.sub(" ", text)
+        text = _REFERENCE_MARK.sub(" ", text)
+    if ")" in text:
+        text = _FORMAT_TAGS.sub(" ", text)
     return text.strip()
 
 
@@ -211,8 +213,8 @@ _FLAG_WORDS = frozenset(
 )
 
 
-def title_flags(title: str) -> int:
-    if _FLAG_WORDS.isdisjoint(fold(title).split()):
+def title_flags(title: str, folded: str | None = None) -> int:
+    if _FLAG_WORDS.isdisjoint((fold(title) if folded is None else folded).split()):
         return 0
     flags = 0
     for flag, pattern in _TITLE_FLAG_PATTERNS:
@@ -224,9 +226,10 @@ def title_flags(title: str) -> int:
     return flags
 
 
-def record_flags(title: str, type_: str, journal: str, issue: str, pages: str, notes: str = "") -> int:
+def record_flags(title: str, type_: str, journal: str, issue: str, pages: str, notes: str = "",
+                 folded_title: str | None = None) -> int:
     """Trap flags of one record from its title, type and where it was published."""
-    flags = title_flags(title)
+    flags = title_flags(title, folded_title)
     if type_ == "preprint":
         flags |= FLAG_PREPRINT
     # A conference abstract: Embase's "Journal. Conference: <meeting>" container, or a
@@ -493,6 +496,15 @@ _TEXT_FIELDS = ("record_id", "title", "year", "journal", "volume", "issue", "pag
                 "url", "type", "notes")
 
 
+def _cached(cache: dict, kind: str, function, value: str):
+    """function(value), remembered in cache[kind]: volumes, issues and journals recur."""
+    memo = cache.setdefault(kind, {})
+    found = memo.get(value)
+    if found is None:
+        found = memo[value] = function(value)
+    return found
+
+
 def prepare_record(row: dict, cache: dict | None = None) -> dict:
     """Comparable keys of one record (a dict of display fields); keys are PREPARED_COLUMNS.
 
@@ -504,12 +516,10 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
     title_clean = clean_title(text["title"])
     title_main, title_alt = split_translation(title_clean)
     folded = fold(title_main)
+    folded_alt = fold(title_alt)
     keys, name_words, corporate = author_keys(split_authors(row.get("authors")), cache.setdefault("authors", {}))
     journal = text["journal"]
-    journals = cache.setdefault("journals", {})
-    jtokens = journals.get(journal)
-    if jtokens is None:
-        jtokens = journals[journal] = journal_tokens(journal)
+    jtokens = _cached(cache, "journal", journal_tokens, journal)
     issue = text["issue"]
     pages = text["pages"]
     type_ = type_family(text["type"])
@@ -519,7 +529,7 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
         "record_id": text["record_id"],
         "title": folded,
         "title_compact": folded.replace(" ", ""),
-        "title_alt": fold(title_alt),
+        "title_alt": folded_alt,
         "title_block": " ".join(t for t in folded.split() if t not in STOPWORDS),
         "title_numbers": title_numbers(folded),
         "title_generic": folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
@@ -531,15 +541,16 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
         "journal": " ".join(jtokens),
         "journal_tokens": jtokens,
         "journal_initials": "".join(t[0] for t in jtokens),
-        "volume": normalise_volume(text["volume"]),
-        "issue": normalise_number(issue),
+        "volume": _cached(cache, "volume", normalise_volume, text["volume"]),
+        "issue": _cached(cache, "issue", normalise_number, issue),
         "first_page": first,
         "last_page": last,
-        "doi": normalise_doi(text["doi"]),
+        "doi": normalise_doi(text["doi"]) if text["doi"] else "",
         "pmid": normalise_pmid(text["pmid"]),
         "url": normalise_url(text["url"]),
         "type_family": type_,
-        "flags": record_flags(title_clean, type_, journal, issue, pages, text["notes"]),
+        "flags": record_flags(title_clean, type_, journal, issue, pages, text["notes"],
+                              f"{folded} {folded_alt}"),
         "paper_like": _paper_like(first, last, issue),
         # The start of the abstract is enough to tell two abstracts apart.
         "abstract": fold(text["abstract"][:600])[:400],

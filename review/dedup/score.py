@@ -117,10 +117,15 @@ def _subtitle_dropped(titles: np.ndarray, numbers: np.ndarray, left: np.ndarray,
     "... : predictors and relations with ..."); NaN otherwise. Not when the
     dropped part carries a number ("...: part 2")."""
     out = np.full(len(left), np.nan)
-    for k, (i, j) in enumerate(zip(left, right)):
-        a, b = titles[i], titles[j]
-        if not a or not b or a == b or numbers[i] != numbers[j]:
+    # Only pairs whose titles start alike can qualify; find them without a Python loop.
+    heads = np.array([t[:12] for t in titles], dtype=object)
+    lengths = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    maybe = np.flatnonzero((heads[left] == heads[right]) & (lengths[left] != lengths[right]) & (lengths[left] > 0))
+    for k in maybe:
+        i, j = left[k], right[k]
+        if numbers[i] != numbers[j]:
             continue
+        a, b = titles[i], titles[j]
         short, long = (a, b) if len(a) < len(b) else (b, a)
         if long.startswith(short + " ") and sum(1 for w in short.split() if w not in STOPWORDS) >= 3:
             out[k] = SUBTITLE_DROPPED
@@ -173,6 +178,8 @@ def author_similarity(a: tuple, b: tuple) -> float:
     keys_b, words_b = b
     if not keys_a or not keys_b:
         return float("nan")
+    if keys_a == keys_b:
+        return 1.0
     first_a, first_b = keys_a[0], keys_b[0]
     if _same_author(first_a, first_b, words_a[0], words_b[0]):
         first = 1.0
@@ -186,11 +193,15 @@ def author_similarity(a: tuple, b: tuple) -> float:
         short_keys, short_words, long_keys, long_words = keys_b, words_b, keys_a, words_a
     if len(short_keys) == 1:
         return first
-    short = list(zip(short_keys[:10], short_words[:10]))
-    long = list(zip(long_keys[:14], long_words[:14]))
-    matched = sum(1 for name, words in short if any(_same_author(name, other, words, other_words)
-                                                     for other, other_words in long))
-    return 0.5 * first + 0.5 * matched / len(short)
+    short_keys, short_words = short_keys[:10], short_words[:10]
+    long_keys, long_words = long_keys[:14], long_words[:14]
+    exact = set(long_keys)
+    matched = 0
+    for name, words in zip(short_keys, short_words):
+        if name in exact or any(_same_author(name, other, words, other_words)
+                                for other, other_words in zip(long_keys, long_words)):
+            matched += 1
+    return 0.5 * first + 0.5 * matched / len(short_keys)
 
 
 def journal_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:

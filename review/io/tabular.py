@@ -187,19 +187,21 @@ def read(text: str, path: str = "<string>", mapping: dict[str, str] | None = Non
     _check_mapping_fields(mapping, path)
     if not text.strip():
         raise ParseError(path, None, "empty file: no header and no rows")
-    delimiter = sniff_delimiter(text, mapping)
-    rows = _rows(text, delimiter, path)
+    with _garbage_collection_paused():
+        return _read_rows(text, path, mapping)
+
+
+def _read_rows(text: str, path: str, mapping: dict[str, str] | None) -> list[Reference]:
+    rows = _rows(text, sniff_delimiter(text, mapping), path)
     header_at = _find_header(rows, mapping, path)
     header_line, header = rows[header_at]
-    columns = _plan_columns(header, mapping, path, header_line)
-
-    data = _data_rows(rows[header_at + 1:], len(header), columns, path)
-    id_column = _id_column(data, columns.source_ids)
-    with _garbage_collection_paused():
-        return [
-            _to_reference(row, header, columns, line, str(number) if id_column is None else _clean(row[id_column]))
-            for number, (line, row) in enumerate(data, 1)
-        ]
+    plan = _plan_columns(header, mapping, path, header_line)
+    data = _data_rows(rows[header_at + 1:], len(header), plan, path)
+    id_column = _id_column(data, plan.source_ids)
+    return [
+        _to_reference(row, header, plan, line, str(number) if id_column is None else _clean(row[id_column]))
+        for number, (line, row) in enumerate(data, 1)
+    ]
 
 
 def _data_rows(rows, width: int, plan: "_Plan", path: str) -> list[tuple[int, list[str]]]:
