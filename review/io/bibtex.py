@@ -63,10 +63,6 @@ WRITE_TYPES = {
     "other": "misc",
 }
 
-# Fields whose values are identifiers or addresses, not prose: LaTeX decoding
-# would mangle them (a `%` in a URL starts a TeX comment, `--` becomes a dash).
-VERBATIM_FIELDS = frozenset({"doi", "url", "eprint", "pmid", "issn", "isbn", "file", "urldate"})
-
 _SWALLOWED_FIELD = re.compile(r'[}"][ \t]*\r?\n\s*([A-Za-z][\w.:-]*)\s*=\s*[{"]')
 _ENTRY_START = re.compile(r"^[ \t]*@[ \t]*[A-Za-z]+[ \t]*[{(]", re.MULTILINE)
 _UNESCAPED_PERCENT = re.compile(r"(?<!\\)%")
@@ -206,9 +202,12 @@ def _to_reference(
         return _decode(raw(*names), decoder)
 
     def verbatim(*names: str) -> str:
+        # Identifiers and addresses are not prose: LaTeX decoding would mangle
+        # them (a `%` in a URL starts a TeX comment, `--` becomes a dash).
         return _verbatim(raw(*names))
 
-    ref_type = _reference_type(entry.entry_type, bool(raw("url", "howpublished")))
+    url = verbatim("url") or _url_in(raw("howpublished"))
+    ref_type = _reference_type(entry.entry_type, has_url=bool(url))
     journal = text("journal", "journaltitle")
     if not journal and ref_type in ("chapter", "conference"):
         journal = text("booktitle")
@@ -228,7 +227,7 @@ def _to_reference(
         pmid=verbatim("pmid") or _pubmed_eprint(fields),
         abstract=text("abstract"),
         keywords=_keywords(text("keywords", "keyword", "author_keywords")),
-        url=verbatim("url") or _url_in(raw("howpublished")),
+        url=url,
         publisher=text("publisher", "institution", "organization", "school"),
         place=text("address", "location"),
         issn=verbatim("issn"),
@@ -474,6 +473,7 @@ _AND_WORD = re.compile(r"\band\b", re.IGNORECASE)
 
 def write(references) -> str:
     """BibTeX text for the references, one entry each, keys unique."""
+    references = list(references)
     keys = _unique_keys(references)
     return "".join(_entry_text(ref, key) for ref, key in zip(references, keys))
 
@@ -588,6 +588,6 @@ def _safe_key(text: str) -> str:
 
 
 def _fallback_key(ref: Reference) -> str:
-    first = ref.authors[0] if ref.authors else ""
-    surname = first.split(",")[0].split()[-1] if first.strip() else "ref"
-    return (_safe_key(surname) or "ref") + (str(ref.year) if ref.year else "")
+    words = (ref.authors[0] if ref.authors else "").split(",")[0].split()
+    surname = _safe_key(words[-1]) if words else ""
+    return (surname or "ref") + (str(ref.year) if ref.year else "")

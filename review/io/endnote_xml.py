@@ -164,7 +164,8 @@ def _to_reference(record: ET.Element, line: int, number: int) -> Reference:
     return Reference(
         type=_reference_type(record.find("ref-type")),
         title=_first(record, "titles/title"),
-        authors=_all(record, "contributors/authors/author"),
+        # EndNote marks an organisation with a trailing comma ("World Health Organization,").
+        authors=[a.rstrip(",").strip() for a in _all(record, "contributors/authors/author")],
         year=normalise_year(_first(record, "dates/year")) or normalise_year(dates),
         journal=_first(record, "titles/secondary-title", "periodical/full-title", "periodical/abbr-1"),
         volume=_first(record, "volume"),

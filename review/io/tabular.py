@@ -2,9 +2,9 @@
 
 Every database, reference manager and screening tool names its columns
 differently; COLUMNS below lists, per Reference field, the headers seen in real
-exports (Lens, Scopus, Web of Science, Embase, CINAHL, Cochrane CENTRAL, PubMed,
-OpenAlex, Google Scholar via Publish or Perish, Zotero, RefWorks, Covidence,
-Rayyan, Abstrackr, ASReview, EPPI...). A header is matched ignoring case and
+exports (Lens, Scopus, Web of Science tab-delimited, Embase, CINAHL, Cochrane
+CENTRAL, PubMed, OpenAlex, Google Scholar, Zotero, RefWorks, Covidence, Rayyan,
+Abstrackr, ASReview, bib-dedupe/ASySD benchmark files). A header is matched ignoring case and
 surrounding/repeated spaces; the first listed header that the file has wins.
 
 Author cells come in several shapes; `split_authors` documents the rule.
@@ -130,8 +130,6 @@ _INITIALS = r"(?:[A-Z]\.?-?){1,4}"
 _SURNAME_INITIALS = re.compile(rf"^[^\W\d_][\w'’ .-]*\s{_INITIALS}$")
 _ONLY_INITIALS = re.compile(rf"^{_INITIALS}$")
 _AND = re.compile(r"\s+and\s+")
-# RefWorks writes "van den Hoven,null" for a missing given name.
-_NULL_GIVEN_NAME = re.compile(r",\s*null$")
 
 
 def sniff(text: str) -> bool:
@@ -255,8 +253,25 @@ def _garbage_collection_paused():
 
 
 def _rows(text: str, delimiter: str, path: str) -> list[tuple[int, list[str]]]:
-    """(physical line where the row starts, cells) for every non-blank row."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    """(physical line where the row starts, cells) for every non-blank row.
+
+    Strict parsing first, so that a quote left open at the end of the file is
+    an error. A quote in the middle of an unquoted cell (a WoS title starting
+    `"Sweet" taste ...`) fails strict parsing too; such files are read again
+    leniently, as spreadsheet programs do.
+    """
+    try:
+        return _parse_rows(text, delimiter, path, strict=True)
+    except _StrayQuote:
+        return _parse_rows(text, delimiter, path, strict=False)
+
+
+class _StrayQuote(Exception):
+    pass
+
+
+def _parse_rows(text: str, delimiter: str, path: str, strict: bool) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     rows = []
     start = 1
     while True:
@@ -265,8 +280,11 @@ def _rows(text: str, delimiter: str, path: str) -> list[tuple[int, list[str]]]:
         except StopIteration:
             break
         except csv.Error as exc:
-            reason = "unterminated quoted value" if "end of data" in str(exc) else str(exc)
-            raise ParseError(path, start, f"{reason} (row starting here)") from None
+            if "end of data" in str(exc):
+                raise ParseError(path, start, "unterminated quoted value (row starting here)") from None
+            if strict:
+                raise _StrayQuote() from None
+            raise ParseError(path, start, f"{exc} (row starting here)") from None
         if any(cell.strip() for cell in row):
             rows.append((start, row))
         start = reader.line_num + 1
@@ -277,7 +295,8 @@ def _check_mapping_fields(mapping: dict[str, str] | None, path: str) -> None:
     for field in mapping or {}:
         if field not in DISPLAY_FIELDS and field not in HELPER_FIELDS:
             known = ", ".join(DISPLAY_FIELDS + HELPER_FIELDS)
-            raise ParseError(path, None, f"unknown reference field {field!r} in the column mapping (known: {known})", field=field)
+            message = f"unknown reference field {field!r} in the column mapping (known: {known})"
+            raise ParseError(path, None, message, field=field)
 
 
 def _find_header(rows, mapping: dict[str, str] | None, path: str) -> int:
@@ -468,14 +487,7 @@ def split_authors(value: str) -> list[str]:
        Bardet, N.") they are paired; otherwise the cell is one name
        ("Curry Rogers, Kristina");
     5. otherwise one name.
-
-    A given name written as "null" (RefWorks: "van den Hoven,null") is dropped.
     """
-    names = _split_author_cell(value)
-    return [name for name in (_NULL_GIVEN_NAME.sub("", n) for n in names) if name]
-
-
-def _split_author_cell(value: str) -> list[str]:
     value = value.strip()
     if not value:
         return []
