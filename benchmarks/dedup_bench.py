@@ -255,6 +255,39 @@ def _components(links: list[tuple[str, str]]) -> list[list[str]]:
     return [sorted(g) for g in groups.values() if len(g) > 1]
 
 
+# Pairs missing from a set's labels that we checked by reading both records
+# (title, abstract, authors, journal, pages); applied to every tool alike and
+# listed in benchmarks/README_dedup.md. The screening sets' labels only link
+# exact-title duplicates; the SRA respiratory flags miss one pair that
+# bib-dedupe's re-checked clusters for the same records include.
+LABEL_CORRECTIONS = {
+    "nagtegaal_2019": [("1961", "1962", "same title but 'behaviors'/'behaviours', same abstract")],
+    "kitchenham_2010": [
+        ("222", "856", "'A framework ...' / 'Framework ...', same year and abstract"),
+        ("801", "802", "one title truncated, same year and abstract"),
+        ("1344", "1345", "'(WISER)' / '(WISER'06)', same year and abstract"),
+    ],
+    "sra_respiratory_rathbone2015": [
+        ("rec_1016", "rec_1218", "St Peter 2009 J Pediatr Surg 44:106-11, in bib-dedupe's clusters for the same records"),
+    ],
+}
+
+
+def apply_corrections(dataset: Dataset) -> Dataset:
+    corrections = LABEL_CORRECTIONS.get(dataset.name, [])
+    if not corrections:
+        return dataset
+    links = [(a, b) for a, b, _ in corrections]
+    if dataset.gold_clusters is not None:
+        for members in dataset.gold_clusters:
+            links.extend((members[0], other) for other in members[1:])
+        dataset.gold_clusters = _components(links)
+    if dataset.gold_members is not None:
+        dataset.gold_members = set(dataset.gold_members) | {r for pair in links for r in pair}
+    dataset.note = (dataset.note + f"; {len(corrections)} label correction(s)").lstrip("; ")
+    return dataset
+
+
 BIBDEDUPE_SETS = ("cytology_screening", "haematology", "respiratory", "stroke", "digital_work", "special_cases")
 
 
@@ -284,7 +317,7 @@ def load_all(data: Path, wanted: set[str] | None = None) -> list[Dataset]:
                 datasets.append(load_asreview_legacy(path, stem.lower()))
     if want("grey_literature") and GREY_CSV.exists():
         datasets.append(load_grey_literature())
-    return datasets
+    return [apply_corrections(d) for d in datasets]
 
 
 # --- metrics -------------------------------------------------------------------

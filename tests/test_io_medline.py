@@ -67,7 +67,7 @@ def test_baseline_first_record():
     assert ref.language == "eng"
     assert ref.type == "article"
     assert "Dinosaurs/genetics" in ref.keywords  # MH
-    assert ref.abstract.startswith("For the purpose of this review, 'time-lapse' refers to")
+    assert ref.abstract.startswith("Abstract removed: publisher text.")  # scrubbed fixture (see README)
     assert "\n" not in ref.abstract  # wrapped lines joined
     assert "\n" in ref.original["AB"][0]  # but kept as written in original
     assert ref.original["AU"] == ["Griffin DK", "Larkin DM", "O'Connor RE"]

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 PAIR_COLUMNS = (
-    ("record_id_a", "record_id_b", "score", "decision", "reason", "blocking_pass")
+    ("record_id_a", "record_id_b", "score", "decision", "reason", "conflict", "blocking_pass")
     + tuple(f"sim_{f}" for f in SIMILARITY_FIELDS)
 )
 
@@ -54,9 +54,13 @@ PAIR_COLUMNS = (
 class DedupResult:
     """What `find_duplicates` found.
 
-    pairs     one row per compared pair that is a merge or worth reviewing
-              (all compared pairs with include_distinct=True): PAIR_COLUMNS,
-              similarities in [0, 1] or NaN when a field is missing on a side.
+    pairs     one row per compared pair that is a merge, worth reviewing, or a
+              conflict (all compared pairs with include_distinct=True):
+              PAIR_COLUMNS, similarities in [0, 1] or NaN when a field is
+              missing on a side. `conflict` marks pairs that are different
+              works (two DOIs, erratum vs article, part 1 vs 2, years apart):
+              they were kept apart in clustering and should stay apart in any
+              later re-clustering (cannot-links).
     clusters  record_id -> cluster_id for every record; cluster_id is the
               record_id of the cluster's primary (most complete) record.
     counts    numbers for a log or PRISMA: records, candidate_pairs,
@@ -202,11 +206,12 @@ def find_duplicates(
         "score": np.round(scored.score, 4),
         "decision": decision,
         "reason": reason,
+        "conflict": scored.hard_conflict,
         "blocking_pass": [pass_names[p] if p >= 0 else "reviewer" for p in kept_passes],
         **{f"sim_{f}": np.round(scored.similarities[f], 4) for f in SIMILARITY_FIELDS},
     }, columns=list(PAIR_COLUMNS))
     if not include_distinct:
-        pairs = pairs[pairs["decision"] != DISTINCT].reset_index(drop=True)
+        pairs = pairs[(pairs["decision"] != DISTINCT) | pairs["conflict"]].reset_index(drop=True)
     if bar is not None:
         bar.update(1)
         bar.close()
@@ -218,6 +223,7 @@ def find_duplicates(
         "compared_pairs": int(len(scored)),
         "auto_merge": int((decision == AUTO_MERGE).sum()),
         "needs_review": int((decision == NEEDS_REVIEW).sum()),
+        "conflicts": int(scored.hard_conflict.sum()),
         "clusters": n_clusters,
         "duplicates": n - n_clusters,
         "refused_merges": len(clustering.refused),

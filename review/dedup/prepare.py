@@ -12,10 +12,11 @@ stages never look at display text again.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -163,6 +164,17 @@ _NUMBER_KEYWORDS = frozenset(
     "section round wave series programme program workstream module book".split()
 )
 _NUMBER_WORDS = frozenset(_ROMAN) | frozenset(_WORD_NUMBERS) | {"part"}
+_YEAR_RANGE = re.compile(r"\b((?:19|20)(\d\d)) (\d\d)\b")
+
+
+def _full_year_range(match: re.Match) -> str:
+    start, short_end = match.group(1), match.group(3)
+    if int(short_end) == (int(match.group(2)) + 1) % 100:
+        return f"{start} {int(start) + 1}"
+    return match.group(0)
+
+
+_THOUSANDS = re.compile(r"\b(\d{1,3}) (\d{3})\b")
 _PART_LETTER = re.compile(r"\bpart ([a-h])\b")
 _DIGITS = re.compile(r"\d+")
 
@@ -176,9 +188,20 @@ PREPARED_COLUMNS = (
 )
 
 
+# Web captures append the site: "Not made to be measured | The Nuffield Trust",
+# "Integration pioneers ... - GOV.UK". Catalogues append document numbers: "(Cm 8639)".
+_SITE_SUFFIX = re.compile(r"\s+(?:\|\s+[^|]{2,60}|[-–]\s+(?:gov\.uk|gov\.wales|gov\.scot|nhs\.uk))\s*$", re.I)
+_DOCUMENT_NUMBER = re.compile(r"\s*\((?:cm|cmnd|cp|hc|sb|sg|nao|cd)\.?\s*\d[\d\- /]*\)\s*\.?\s*$", re.I)
+
+
 def clean_title(title: str) -> str:
-    """Title without database tags like "[Review] [53 refs]" or "[Chinese]"; not folded."""
+    """Title without database tags like "[Review] [53 refs]" or "[Chinese]", web-site
+    suffixes and document numbers; not folded."""
     text = strip_markup(title) if ("<" in title or "&" in title or "{" in title) else title
+    if "|" in text or " - " in text or " – " in text:
+        text = _SITE_SUFFIX.sub("", text)
+    if "(" in text:
+        text = _DOCUMENT_NUMBER.sub("", text)
     if "[" in text:
         text = _NOTE_TAGS.sub(" ", text)
         text = _TITLE_TAGS.sub(" ", text)
@@ -270,6 +293,9 @@ def title_numbers(folded_title: str) -> tuple[str, ...]:
     """
     if not folded_title:
         return ()
+    if _DIGITS.search(folded_title):
+        folded_title = _THOUSANDS.sub(r"\1\2", folded_title)  # "10 000" (from "10,000") is one number
+        folded_title = _YEAR_RANGE.sub(_full_year_range, folded_title)  # "2020-21" is "2020 2021"
     tokens = folded_title.split()
     if not _DIGITS.search(folded_title) and _NUMBER_WORDS.isdisjoint(tokens):
         return ()
@@ -390,16 +416,17 @@ def _looks_like_organisation(author: str) -> bool:
 
 
 def normalise_url(url: str) -> str:
-    """A URL reduced to host and path: no scheme, 'www.', query, fragment or trailing slash."""
-    if not url:
+    """A URL reduced to host and path, for equality: no scheme, 'www.', query,
+    fragment, trailing slash, angle brackets or percent-encoding; lower case.
+    DOI resolver links give '' (the DOI field compares those)."""
+    text = str(url or "").strip().strip("<>").strip()
+    if not text:
         return ""
-    text = strip_markup(str(url)).strip().split()[0] if str(url).strip() else ""
-    text = text.strip("<>").lower()
+    text = unquote(html.unescape(text)).lower()
     text = re.sub(r"^[a-z]+://", "", text)
     text = re.sub(r"^www\d?\.", "", text)
     text = re.split(r"[?#]", text, maxsplit=1)[0]
-    text = text.rstrip("/")
-    # A DOI resolver URL is a DOI, compared elsewhere.
+    text = "".join(text.split()).rstrip("/")
     if text.startswith(("doi.org/", "dx.doi.org/")):
         return ""
     return text
@@ -435,13 +462,24 @@ def _page_token(token: str) -> str:
 
 
 def normalise_volume(volume: str) -> str:
-    """The volume number; text around it ("Drug Discovery. 9", "vol. 12") is field spill-over."""
+    """The volume number; text around it ("Drug Discovery. 9", "vol. 12") is field spill-over.
+
+    A fragment like "1)" is the tail of "128 (3 Suppl 1)" split wrongly, and text
+    without digits is a misplaced field: both count as unknown.
+    """
+    if ")" in volume and "(" not in volume:
+        return ""
     text = normalise_number(volume)
+    if not any(ch.isdigit() for ch in text):
+        return ""  # "Ph.D.", "(Jul)": not a volume
     match = re.search(r"\d+", text)
     return match.group(0) if match else text
 
 
 def journal_tokens(journal: str) -> tuple[str, ...]:
+    """Significant words of a journal title. Embase's ". Conference: <meeting>"
+    tail and "[Electronic Resource]" say how, not where, and are dropped."""
+    journal = _EMBASE_CONFERENCE.split(journal, maxsplit=1)[0]
     text = fold(journal)
     text = re.sub(r"\b(electronic resource|print|online|internet)\b", " ", text)
     return tuple(t for t in text.split() if t not in STOPWORDS)
@@ -545,15 +583,17 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
         "issue": _cached(cache, "issue", normalise_number, issue),
         "first_page": first,
         "last_page": last,
-        "doi": normalise_doi(text["doi"]) if text["doi"] else "",
+        # Some exports URL-encode DOIs: "S0025-7753%2817%2930624-3".
+        "doi": normalise_doi(unquote(text["doi"]) if "%" in text["doi"] else text["doi"]) if text["doi"] else "",
         "pmid": normalise_pmid(text["pmid"]),
         "url": normalise_url(text["url"]),
         "type_family": type_,
         "flags": record_flags(title_clean, type_, journal, issue, pages, text["notes"],
                               f"{folded} {folded_alt}"),
         "paper_like": _paper_like(first, last, issue),
-        # The start of the abstract is enough to tell two abstracts apart.
-        "abstract": fold(text["abstract"][:600])[:400],
+        # The start of the abstract is enough to tell two abstracts apart; without
+        # spaces, "BackgroundClinical" and "BACKGROUND: Clinical" agree.
+        "abstract": fold(text["abstract"][:600]).replace(" ", "")[:350],
         "completeness": sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
     }
 

@@ -14,6 +14,7 @@ that decided, so a reviewer can see why.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ class Thresholds:
     title_with_identifier: float = 0.80  # title similarity needed when DOI or PMID are equal
     title_with_locators: float = 0.75  # ... when journal, volume, first page, year and authors agree
     title_translated: float = 0.60  # ... and both are multi-page papers (titles in translation)
+    title_any_language: float = 0.30  # ... and the whole page range and an author list agree
     authors_agree: float = 0.75
     authors_conflict: float = 0.40
     journal_agree: float = 0.80
@@ -97,7 +99,7 @@ def title_similarity(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray
     spaced = _ratio_pairs(titles, left, right)
     compact = _ratio_pairs(prepared["title_compact"].to_numpy(object), left, right)
     best = np.fmax(spaced, compact)
-    best = np.fmax(best, _subtitle_dropped(titles, prepared["title_numbers"].to_numpy(object), left, right))
+    best = np.fmax(best, subtitle_dropped(prepared, left, right))
     alternative = prepared["title_alt"].to_numpy(object)
     has_alt = (alternative[left] != "") | (alternative[right] != "")
     if has_alt.any():
@@ -108,14 +110,19 @@ def title_similarity(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray
     return best
 
 
+_SEPARATE_PART = re.compile(
+    r"\b(part|parts|phase|volume|vol|book|chapter|section|appendix|appendices|annex|annexes|supplement|"
+    r"erratum|correction|reply|protocol|interim|summary|executive|technical|consultation|responses)\b")
 SUBTITLE_DROPPED = 0.9  # similarity given when one title is the other minus its subtitle
 
 
-def _subtitle_dropped(titles: np.ndarray, numbers: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def subtitle_dropped(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """SUBTITLE_DROPPED where one title is the other's start, cut at a word, and has
     at least three significant words ("Anxiety about electronic data hacking" /
     "... : predictors and relations with ..."); NaN otherwise. Not when the
-    dropped part carries a number ("...: part 2")."""
+    dropped part names a part, an appendix or a reply ("...: part 2")."""
+    titles = prepared["title"].to_numpy(object)
+    numbers = prepared["title_numbers"].to_numpy(object)
     out = np.full(len(left), np.nan)
     # Only pairs whose titles start alike can qualify; find them without a Python loop.
     heads = np.array([t[:12] for t in titles], dtype=object)
@@ -123,12 +130,13 @@ def _subtitle_dropped(titles: np.ndarray, numbers: np.ndarray, left: np.ndarray,
     maybe = np.flatnonzero((heads[left] == heads[right]) & (lengths[left] != lengths[right]) & (lengths[left] > 0))
     for k in maybe:
         i, j = left[k], right[k]
-        if numbers[i] != numbers[j]:
-            continue
         a, b = titles[i], titles[j]
         short, long = (a, b) if len(a) < len(b) else (b, a)
-        if long.startswith(short + " ") and sum(1 for w in short.split() if w not in STOPWORDS) >= 3:
-            out[k] = SUBTITLE_DROPPED
+        if not long.startswith(short + " ") or sum(1 for w in short.split() if w not in STOPWORDS) < 3:
+            continue
+        if numbers[i] and numbers[j] and numbers[i] != numbers[j] or _SEPARATE_PART.search(long, len(short)):
+            continue
+        out[k] = SUBTITLE_DROPPED
     return out
 
 
@@ -163,8 +171,12 @@ def _same_author(a: str, b: str, words_a: frozenset, words_b: frozenset) -> bool
         return True
     # Given and family name swapped by one database ("Moritz, Altenried"): the
     # surname of one is among the name words of the other.
-    parts_a, parts_b = a.split(), b.split()
-    return bool(parts_b) and all(p in words_a for p in parts_b) or bool(parts_a) and all(p in words_b for p in parts_a)
+    return _surname_among(b, words_a) or _surname_among(a, words_b)
+
+
+def _surname_among(surname: str, words: frozenset) -> bool:
+    parts = [p for p in surname.split() if len(p) > 1]  # "o brochta" -> ["brochta"]
+    return bool(parts) and all(p in words for p in parts)
 
 
 def author_similarity(a: tuple, b: tuple) -> float:
@@ -261,14 +273,38 @@ def _year_similarity(years: np.ndarray, left: np.ndarray, right: np.ndarray) -> 
     return result
 
 
+def _is_article_number(first: str, last: str) -> bool:
+    """e12724, a1754, CD001876, 1000568: an electronic article number, not a printed page."""
+    return first == last and (not first[:1].isdigit() or len(first) >= 5)
+
+
+def page_similarity(first_a: str, last_a: str, first_b: str, last_b: str) -> float:
+    """1 same range; 0.9 same first page; 0.8 a typo or a single page that is the
+    other's last; 0.5 a page inside the other's range; 0 different; NaN when one
+    is missing or one is an article number and the other printed pages."""
+    if not first_a or not first_b:
+        return float("nan")
+    if first_a == first_b:
+        return 1.0 if last_a == last_b else 0.9
+    if first_a.lstrip("abcdefghijklmnopqrstuvwxyz") == first_b.lstrip("abcdefghijklmnopqrstuvwxyz"):
+        return 0.9  # "S376" / "376"
+    if _is_article_number(first_a, last_a) != _is_article_number(first_b, last_b):
+        return float("nan")  # BMJ "a1754" against its printed "969-972": not comparable
+    ranged_a, ranged_b = first_a != last_a, first_b != last_b
+    if ranged_a and ranged_b and last_a == last_b:
+        return 0.8  # "2297-2108" / "2097-2108": a typo in the first page
+    if ranged_a != ranged_b:
+        single, first, last = (first_b, first_a, last_a) if ranged_a else (first_a, first_b, last_b)
+        if single == last:
+            return 0.8  # "569" / "567-569": one database kept the last page
+        if single.isdigit() and first.isdigit() and last.isdigit() and int(first) <= int(single) <= int(last):
+            return 0.5
+    return 0.0
+
+
 def _page_similarity(first: np.ndarray, last: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    fa, fb = first[left], first[right]
-    la, lb = last[left], last[right]
-    digits_a = np.array([s.lstrip("abcdefghijklmnopqrstuvwxyz") for s in fa], dtype=object)
-    digits_b = np.array([s.lstrip("abcdefghijklmnopqrstuvwxyz") for s in fb], dtype=object)
-    result = np.where(fa == fb, np.where(la == lb, 1.0, 0.9), np.where(digits_a == digits_b, 0.9, 0.0))
-    result[(fa == "") | (fb == "")] = np.nan
-    return result
+    return np.fromiter((page_similarity(first[i], last[i], first[j], last[j]) for i, j in zip(left, right)),
+                       dtype=float, count=len(left))
 
 
 def _issue_similarity(issues: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -299,6 +335,8 @@ def similarities(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray,
     """All field similarities for the given pairs."""
     sims: dict[str, np.ndarray] = {}
     sims["title"] = title if title is not None else title_similarity(prepared, left, right)
+    # Not a field: marks pairs whose titles differ only by a dropped subtitle.
+    sims["subtitle_dropped"] = subtitle_dropped(prepared, left, right)
     author_info = np.empty(len(prepared), dtype=object)
     author_info[:] = list(zip(prepared["authors"], prepared["author_words"]))
     sims["authors"] = _pairwise(author_similarity, author_info, left, right)
@@ -353,75 +391,98 @@ def _numbers_differ(numbers: np.ndarray, left: np.ndarray, right: np.ndarray) ->
     return np.fromiter((differ(numbers[i], numbers[j]) for i, j in zip(left, right)), dtype=bool, count=len(left))
 
 
+def _small_number(values: np.ndarray) -> np.ndarray:
+    return np.fromiter((v.isdigit() and int(v) <= 60 for v in values), dtype=bool, count=len(values))
+
+
 def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: dict[str, np.ndarray],
            thresholds: Thresholds, different: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Decision, reason, weighted score and hard-conflict mask for each pair."""
+    """Decision, reason, weighted score and hard-conflict mask for each pair.
+
+    Order: reviewer's "different"; stage 1 (same DOI/PMID); vetoes (at most
+    needs-review); merge rules; needs-review for the similar rest.
+    """
     t = thresholds
     n = len(left)
     score = weighted_score(sims)
     title = np.nan_to_num(sims["title"], nan=-1.0)
     title_missing = np.isnan(sims["title"])
 
-    flags = prepared["flags"].to_numpy(np.int64)
-    kind = flags & ~FLAG_CONFERENCE_ABSTRACT
-    flags_differ = kind[left] != kind[right]
-    # Conference abstract against the full paper that followed: one side is an
-    # abstract, the other a multi-page paper outside a supplement.
-    abstract_flag = (flags & FLAG_CONFERENCE_ABSTRACT) != 0
-    paper = prepared["paper_like"].to_numpy(bool)
-    abstract_vs_paper = (abstract_flag[left] & ~abstract_flag[right] & paper[right]) | (
-        abstract_flag[right] & ~abstract_flag[left] & paper[left])
-    # An erratum never shares its article's first page: same volume and first page
-    # means one notice that one database labelled "Erratum:" and another did not.
-    same_place = (prepared["volume"].to_numpy(object)[left] == prepared["volume"].to_numpy(object)[right]) & (
-        prepared["first_page"].to_numpy(object)[left] == prepared["first_page"].to_numpy(object)[right]) & (
-        prepared["first_page"].to_numpy(object)[left] != "") & (prepared["volume"].to_numpy(object)[left] != "")
-    flags_differ &= ~same_place
-    abstract_vs_paper &= ~same_place
-    numbers_differ = _numbers_differ(prepared["title_numbers"].to_numpy(object), left, right)
-    generic = prepared["title_generic"].to_numpy(bool)
-    generic_pair = generic[left] | generic[right]
-    types = prepared["type_family"].to_numpy(object)
-    type_a, type_b = types[left], types[right]
-    # Proceedings are often published as book series: conference and chapter are one kind.
-    family_a = np.where(type_a == "chapter", "conference", type_a)
-    family_b = np.where(type_b == "chapter", "conference", type_b)
-    type_conflict = (family_a != "") & (family_b != "") & (family_a != family_b)
-    both_conference = (family_a == "conference") & (family_b == "conference")
+    def column(name: str, dtype=object) -> tuple[np.ndarray, np.ndarray]:
+        values = prepared[name].to_numpy(dtype)
+        return values[left], values[right]
 
-    same_doi = sims["doi"] == 1.0
-    same_pmid = sims["pmid"] == 1.0
-    doi_conflict = sims["doi"] == 0.0
-    pmid_conflict = sims["pmid"] == 0.0
-    year_equal = sims["year"] == 1.0
-    year_off_one = sims["year"] == 0.5
-    year_far = sims["year"] == 0.0
-    volume_equal = sims["volume"] == 1.0
-    volume_conflict = sims["volume"] == 0.0
-    page_equal = _agree(sims["pages"], 0.9)
+    same_doi, same_pmid = sims["doi"] == 1.0, sims["pmid"] == 1.0
+    identifier = same_doi | same_pmid
+    doi_conflict = (sims["doi"] == 0.0) & ~same_pmid
+    pmid_conflict = (sims["pmid"] == 0.0) & ~same_doi
+    year_equal, year_off_one, year_far = sims["year"] == 1.0, sims["year"] == 0.5, sims["year"] == 0.0
+    volume_equal, volume_conflict = sims["volume"] == 1.0, sims["volume"] == 0.0
+    page_equal = _agree(sims["pages"], 0.9)  # same first page
+    page_agree = _agree(sims["pages"], 0.8)  # ... or a typo / last page only
     page_conflict = sims["pages"] == 0.0
     locators_equal = volume_equal & page_equal
-    issue_conflict = sims["issue"] == 0.0
+    issue_a, issue_b = column("issue")
+    # Small issue numbers that differ (MIS Quarterly 24(1) vs 24(2)); large ones
+    # are often record numbers that an export put in the issue field.
+    issue_conflict = (sims["issue"] == 0.0) & _small_number(issue_a) & _small_number(issue_b)
     authors_agree = _agree(sims["authors"], t.authors_agree)
+    authors_strong = _agree(sims["authors"], 0.9)
     authors_conflict = _conflict(sims["authors"], t.authors_conflict)
     journal_agree = _agree(sims["journal"], t.journal_agree)
     journal_conflict = _conflict(sims["journal"], t.journal_conflict)
     abstract_agree = _agree(sims["abstract"], t.abstract_agree)
     url_equal = sims["url"] == 1.0
-    identifier = same_doi | same_pmid
+    url_a, url_b = column("url")
+    # A URL with a path names one document; a bare host names a whole site.
+    specific_url = url_equal & np.fromiter((u.count("/") >= 1 and len(u) >= 20 for u in url_a), dtype=bool, count=n)
+    subtitle = sims["subtitle_dropped"] == SUBTITLE_DROPPED
+    year_missing = np.isnan(sims["year"])
 
-    # Conflicts that make a pair different works, not a formatting variant.
-    # They also become cannot-links, so clustering cannot join the two through a third record.
-    hard_conflict = (doi_conflict & ~same_pmid) | (pmid_conflict & ~same_doi) | flags_differ | numbers_differ | (
-        year_far & ~identifier) | abstract_vs_paper
+    paper_a, paper_b = column("paper_like", bool)
+    # One printed article: same volume, same first AND last page of a multi-page
+    # range, same year. Titles (translations) and author lists (group names,
+    # name order) may then differ without making it another work.
+    volume_a, volume_b = column("volume")
+    # Proceedings have no volume: the same proceedings title stands in for it.
+    same_volume = volume_equal | ((volume_a == "") & (volume_b == "") & journal_agree)
+    same_article = same_volume & (sims["pages"] == 1.0) & paper_a & paper_b & year_equal & ~issue_conflict
+    flags_a, flags_b = column("flags", np.int64)
+    kind_a, kind_b = flags_a & ~FLAG_CONFERENCE_ABSTRACT, flags_b & ~FLAG_CONFERENCE_ABSTRACT
+    # An erratum never shares its article's first page: same volume and first page
+    # means one notice that one database labelled "Erratum:" and another did not.
+    flags_differ = (kind_a != kind_b) & ~locators_equal
+    abstract_a, abstract_b = (flags_a & FLAG_CONFERENCE_ABSTRACT) != 0, (flags_b & FLAG_CONFERENCE_ABSTRACT) != 0
+    # A conference abstract against the multi-page paper that followed it.
+    abstract_vs_paper = ((abstract_a & ~abstract_b & paper_b) | (abstract_b & ~abstract_a & paper_a)) & ~locators_equal
+    numbers_differ = _numbers_differ(prepared["title_numbers"].to_numpy(object), left, right) & ~same_article
+    generic_a, generic_b = column("title_generic", bool)
+    generic_pair = generic_a | generic_b
+    type_a, type_b = column("type_family")
+    # Proceedings are often published as book series: conference and chapter are one kind.
+    family_a = np.where(type_a == "chapter", "conference", type_a)
+    family_b = np.where(type_b == "chapter", "conference", type_b)
+    type_conflict = (family_a != "") & (family_b != "") & (family_a != family_b)
+    both_conference = (family_a == "conference") & (family_b == "conference")
+    # One year apart is fine where something else fixes the item: the printed
+    # place, an identifier, the same volume of the same journal (online first,
+    # print later), or a conference whose proceedings carry the next year.
+    year_explained = locators_equal | identifier | (
+        volume_equal & ~page_conflict & (title >= t.title_auto) & authors_strong & journal_agree) | (
+        both_conference & (title >= 0.97) & authors_strong)
+
+    # Conflicts that make a pair different works, not a formatting variant. They
+    # also become cannot-links, so clustering cannot join the two through a third record.
+    hard_conflict = doi_conflict | pmid_conflict | flags_differ | numbers_differ | (year_far & ~identifier) | (
+        abstract_vs_paper)
 
     evidence = (
-        authors_agree.astype(float) + year_equal + journal_agree + page_equal + 0.5 * volume_equal
+        authors_agree.astype(float) + year_equal + journal_agree + page_agree + 0.5 * volume_equal
         + url_equal + abstract_agree + _agree(sims["abstract"], 0.97)
         - journal_conflict * ~locators_equal
     )
     # Year and journal alone do not tell two papers apart: some field tied to the work must agree.
-    identity = authors_agree | page_equal | abstract_agree | url_equal
+    identity = authors_agree | page_agree | abstract_agree | url_equal
 
     decision = np.full(n, DISTINCT, dtype=object)
     reason = np.full(n, "", dtype=object)
@@ -438,31 +499,35 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
         assign(different, DISTINCT, "marked different by a reviewer")
 
     # Stage 1: a shared identifier, with a title that agrees.
+    # With the same identifier, title and printed place, an author list that
+    # disagrees is a parsing error ("Amber C. F." for "Cicek, Amber F.").
+    authors_wrong = authors_conflict & ~same_article & ~(locators_equal & (title >= t.title_auto))
     id_ok = (
-        identifier & ~flags_differ & ~abstract_vs_paper & ~numbers_differ & ~year_far & ~authors_conflict
-        & ~(doi_conflict & ~same_pmid) & ~(pmid_conflict & ~same_doi)
+        identifier & ~flags_differ & ~abstract_vs_paper & ~numbers_differ & ~year_far & ~authors_wrong
+        & ~doi_conflict & ~pmid_conflict
         & ((title >= t.title_with_identifier) | title_missing)
         & ~(generic_pair & ~locators_equal & ~same_pmid)
     )
     assign(id_ok & same_doi, AUTO_MERGE, "same DOI")
     assign(id_ok & same_pmid, AUTO_MERGE, "same PMID")
 
-    review_worthy = (title >= t.review_title) | ((score >= t.review_score) & (title >= t.candidate_title)) | identifier
+    review_worthy = (title >= t.review_title) | ((score >= t.review_score) & (title >= t.candidate_title)) | (
+        identifier | same_article)
     vetoes = (
-        (doi_conflict & ~same_pmid, "DOIs differ"),
-        (pmid_conflict & ~same_doi, "PMIDs differ"),
-        (flags_differ, "kind differs: " + "/".join(["erratum", "reply", "appendix", "summary", "..."])),
+        (doi_conflict, "DOIs differ"),
+        (pmid_conflict, "PMIDs differ"),
+        (flags_differ, "one is an erratum/retraction/reply/appendix/summary/protocol, the other not"),
         (abstract_vs_paper, "conference abstract vs full paper"),
         (numbers_differ, "numbers in title differ (part, year, phase)"),
         (year_far & ~identifier, "years differ by more than one"),
-        # Proceedings often carry the year after the conference; elsewhere one year
-        # apart with nothing else fixing the place is a new edition or a follow-up.
-        (year_off_one & ~(locators_equal | identifier) & ~(both_conference & (title >= 0.97) & _agree(sims["authors"], 0.9)),
-         "years differ by one, no volume+page to confirm"),
+        (year_off_one & ~year_explained, "years differ by one, nothing else fixes the item"),
         (volume_conflict & ~identifier, "volumes differ"),
         (page_conflict & ~identifier, "pages differ"),
         (issue_conflict & ~page_equal & ~identifier, "issues differ, no pages to confirm"),
-        (authors_conflict, "authors differ"),
+        # Organisations are cited as department, minister or agency; the same
+        # document URL and title outweigh that.
+        (authors_conflict & ~same_article & ~(specific_url & (title >= t.title_auto) & (year_equal | year_missing)),
+         "authors differ"),
         (type_conflict & ~identifier, "publication types differ"),
         (generic_pair & ~locators_equal & ~identifier, "generic title, no volume+page to confirm"),
         (identifier & ~id_ok, "same identifier but title differs"),
@@ -477,12 +542,32 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     loose = (title >= t.title_auto_loose) & authors_agree & (evidence >= t.min_evidence + 1) & identity
     # Same journal, volume, first page, year and authors: one article even if one
     # database gives the title in translation, down to 0.6 for multi-page papers.
-    title_floor = np.where(paper[left] & paper[right], t.title_translated, t.title_with_locators)
+    title_floor = np.where(paper_a & paper_b, t.title_translated, t.title_with_locators)
     placed = (title >= title_floor) & locators_equal & journal_agree & year_equal & authors_agree
-    auto = (strict | loose | placed) & (score >= t.score_auto)
+    # With a dissimilar title, a single author at the same pages could be two issues
+    # paginated alike: ask for a team of authors or the same issue.
+    team_a, team_b = (np.fromiter((len(a) >= 2 for a in side), dtype=bool, count=n) for side in column("authors"))
+    printed = same_article & journal_agree & authors_strong & (title >= t.title_any_language) & (
+        (team_a & team_b) | (sims["issue"] == 1.0))
+    # Records with little more than title and abstract (screening exports): a long
+    # title that agrees exactly and an abstract that agrees.
+    block_a, block_b = column("title_block")
+    long_title = np.fromiter((len(a.split()) >= 6 and len(b.split()) >= 6 for a, b in zip(block_a, block_b)),
+                             dtype=bool, count=n)
+    described = (title >= 0.98) & long_title & abstract_agree & ~journal_conflict
+    # Reports and web pages: title, authors and year are most of what there is.
+    # A dropped subtitle, or the same document URL, then decides.
+    subtitled = subtitle & authors_agree & year_equal
+    same_document = specific_url & (title >= t.title_with_identifier) & (year_equal | year_missing)
+    auto = (strict | loose | placed | printed | described) & (score >= t.score_auto)
+    grey = subtitled | same_document
     assign(auto & strict, AUTO_MERGE, "title and other fields agree")
     assign(auto & loose, AUTO_MERGE, "similar title, authors and other fields agree")
-    assign(auto, AUTO_MERGE, "same journal, volume, first page, year and authors")
+    assign(auto & placed, AUTO_MERGE, "same journal, volume, first page, year and authors")
+    assign(auto & printed, AUTO_MERGE, "same printed article (journal, volume, page range, year, authors)")
+    assign(auto & described, AUTO_MERGE, "same long title and abstract")
+    assign(grey & subtitled, AUTO_MERGE, "same title but for a subtitle, same authors and year")
+    assign(grey, AUTO_MERGE, "same document URL and similar title")
     assign(review_worthy, NEEDS_REVIEW, "similar, not enough agreeing fields to merge")
     assign(np.ones(n, dtype=bool), DISTINCT, "not similar enough")
     return decision, reason, score, hard_conflict
@@ -505,7 +590,11 @@ def score_pairs(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, thr
     doi = prepared["doi"].to_numpy(object)
     pmid = prepared["pmid"].to_numpy(object)
     shares_id = ((doi[left] == doi[right]) & (doi[left] != "")) | ((pmid[left] == pmid[right]) & (pmid[left] != ""))
-    keep = (np.nan_to_num(title, nan=0.0) >= thresholds.candidate_title) | shares_id
+    volume = prepared["volume"].to_numpy(object)
+    first_page = prepared["first_page"].to_numpy(object)
+    # Same volume (or none) and first page: maybe one article with its title in another language.
+    same_place = (volume[left] == volume[right]) & (first_page[left] == first_page[right]) & (first_page[left] != "")
+    keep = (np.nan_to_num(title, nan=0.0) >= thresholds.candidate_title) | shares_id | same_place
     if different is not None:
         keep |= different
     left, right, title = left[keep], right[keep], title[keep]
