@@ -22,13 +22,11 @@ them with a separate parser, so `read` accepts both; `sniff` claims both.
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterable
-from contextlib import contextmanager
 from urllib.parse import unquote
 
-from review.io.base import ParseError
+from review.io.base import ParseError, without_gc
 from review.records import Reference, join_pages, normalise_year, split_pages
 
 FORMAT = "ris"
@@ -209,24 +207,6 @@ def read(text: str, path: str = "<string>", **options) -> list[Reference]:
             return read_wos(text, path)
         records = _parse_records(split_lines(text), path)
         return [_to_reference(original, line) for original, line in records]
-
-
-@contextmanager
-def without_gc():
-    """Pause the cyclic garbage collector while building many small objects.
-
-    Reading creates millions of lists and dicts, none in reference cycles; the
-    collector's repeated scans of them cost more than the parsing itself (a
-    100,000-record file: about 12 s with it, 6 s without). The previous state
-    is restored on exit, also on error.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Record:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import ast
 import csv
-import gc
 import io
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-from review.io.base import ParseError
+from review.io.base import ParseError, without_gc
 from review.records import DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
 
 FORMAT = "csv"
@@ -185,7 +183,7 @@ def read(text: str, path: str = "<string>", mapping: dict[str, str] | None = Non
     _check_mapping_fields(mapping, path)
     if not text.strip():
         raise ParseError(path, None, "empty file: no header and no rows")
-    with _garbage_collection_paused():
+    with without_gc():
         return _read_rows(text, path, mapping)
 
 
@@ -236,20 +234,6 @@ def _is_caption(row: list[str], plan: "_Plan") -> bool:
     filled = [i for i, cell in enumerate(row) if cell.strip()]
     bibliographic = {plan.columns[f] for f in BIBLIOGRAPHIC_FIELDS if f in plan.columns}
     return len(filled) == 1 and filled[0] not in bibliographic
-
-
-@contextmanager
-def _garbage_collection_paused():
-    """Reading builds millions of small lists (`original` keeps every cell) and
-    nothing cyclic; the cycle collector would otherwise rescan them over and
-    over and triple the reading time of a large file."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _rows(text: str, delimiter: str, path: str) -> list[tuple[int, list[str]]]:
