@@ -1,0 +1,545 @@
+"""Dual, blind screening: decisions, conflicts, resolutions, agreement, full texts.
+
+The unit screened is a deduplicated record (a cluster): a decision on any of its
+records counts for the cluster. Every decision, undo, resolution and full-text
+note is an event; the state below is derived from the log each time it is read
+(`ScreeningState.load`), and nothing is ever overwritten:
+
+  - a reviewer's current decision on a cluster is their latest one not undone;
+  - a stage's final decision is a resolution if there is one, else the agreed
+    decision once `decisions_required` reviewers have decided the same way;
+  - reviewers who disagree (or who both say "maybe") make a conflict, which a
+    third reviewer or the team by consensus resolves, as the protocol says;
+  - the records that enter a stage are those included at the stage before.
+
+Blindness: queues and a reviewer's own view never show another reviewer's
+decision; conflicts show all decisions, but only once every required reviewer
+has decided.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from itertools import combinations
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+from sqlalchemy import select
+
+from review import store
+
+if TYPE_CHECKING:
+    from review.project import Review
+
+INCLUDE, EXCLUDE, MAYBE = "include", "exclude", "maybe"
+DECISIONS = (INCLUDE, EXCLUDE, MAYBE)
+DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT = "screen.decision", "screen.undo", "screen.resolution"
+FULLTEXT_EVENT, NOT_RETRIEVED_EVENT = "fulltext.attach", "fulltext.not_retrieved"
+SCREENING_EVENTS = (DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT, FULLTEXT_EVENT, NOT_RETRIEVED_EVENT)
+
+# Words people and other tools use for the three decisions.
+_SYNONYMS = {
+    INCLUDE: {"include", "included", "yes", "y", "1", "in", "relevant"},
+    EXCLUDE: {"exclude", "excluded", "no", "n", "0", "out", "irrelevant"},
+    MAYBE: {"maybe", "unsure", "undecided", "?", "conflict"},
+}
+
+
+class ScreeningError(ValueError):
+    """A decision the protocol does not allow; `field` names the part at fault."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Decision:
+    event_id: int
+    record_id: int
+    stage: str
+    reviewer: str
+    decision: str
+    reasons: tuple[str, ...]
+    note: str
+    decided_at: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    event_id: int
+    record_id: int
+    stage: str
+    decision: str
+    reasons: tuple[str, ...]
+    resolved_by: str
+    method: str
+    note: str
+
+
+@dataclass
+class StageStatus:
+    stage: str
+    eligible: int
+    screened: int
+    included: int
+    excluded: int
+    conflicts: int
+    pending: int
+    not_retrieved: int = 0
+    per_reviewer: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def normalise_decision(value: str) -> str:
+    text = (value or "").strip().casefold()
+    for decision, words in _SYNONYMS.items():
+        if text in words:
+            return decision
+    raise ScreeningError(f"unknown decision {value!r}: use include, exclude or maybe")
+
+
+# --- validation against the protocol -----------------------------------------------
+
+
+def _check(review: "Review", stage: str, reviewer: str, decision: str, reasons: Iterable[str],
+           resolving: bool = False) -> tuple[str, tuple[str, ...]]:
+    protocol = review.protocol
+    try:
+        stage_def = protocol.stage(stage)
+    except KeyError as exc:
+        raise ScreeningError(str(exc.args[0]), "stage") from None
+    allowed = stage_def.reviewers or [r.id for r in protocol.reviewers]
+    if not resolving and allowed and reviewer not in allowed:
+        raise ScreeningError(f"reviewer {reviewer!r} does not screen stage {stage!r} "
+                             f"(its reviewers: {', '.join(allowed)})", "reviewer")
+    try:
+        decision = normalise_decision(decision)
+    except ScreeningError as exc:
+        raise ScreeningError(str(exc), "decision") from None
+    reasons = tuple(r.strip() for r in reasons if r and r.strip())
+    codes = {r.code: r for r in protocol.exclusion_reasons}
+    for reason in reasons:
+        if reason not in codes:
+            raise ScreeningError(f"unknown exclusion reason {reason!r} (protocol codes: {', '.join(codes)})",
+                                 "reasons")
+        if codes[reason].stages and stage not in codes[reason].stages:
+            raise ScreeningError(f"exclusion reason {reason!r} is not used at stage {stage!r}", "reasons")
+    if reasons and decision != EXCLUDE:
+        raise ScreeningError(f"reasons go with an exclusion, not with {decision!r}", "reasons")
+    if decision == EXCLUDE and stage_def.reason_required and not reasons:
+        raise ScreeningError(f"an exclusion at stage {stage!r} needs a reason from the protocol "
+                             f"({', '.join(codes)})", "reasons")
+    if len(set(reasons)) != len(reasons):
+        raise ScreeningError("the same reason is given twice", "reasons")
+    return decision, reasons
+
+
+# --- the derived state -----------------------------------------------------------------
+
+
+@dataclass
+class ScreeningState:
+    """Everything screening knows, derived from the records, clusters and the log."""
+
+    stages: list[str]
+    required: dict[str, int]
+    clusters: dict[int, int]  # record id -> cluster id
+    cluster_order: list[int]  # cluster ids in import order
+    decisions: dict[str, dict[int, dict[str, Decision]]]  # stage -> cluster -> reviewer -> current decision
+    history: dict[str, dict[str, list[Decision]]]  # stage -> reviewer -> decisions in order (not undone)
+    resolutions: dict[str, dict[int, Resolution]]  # stage -> cluster -> latest resolution
+    full_texts: dict[int, str]  # cluster -> location of its full text
+    not_retrieved: dict[int, str]  # cluster -> note
+
+    @classmethod
+    def load(cls, review: "Review") -> "ScreeningState":
+        clusters = review.cluster_ids()
+        with store.read_connection(review.engine) as conn:
+            rows = conn.execute(
+                select(store.events.c.id, store.events.c.kind, store.events.c.created_at, store.events.c.payload)
+                .where(store.events.c.kind.in_(SCREENING_EVENTS)).order_by(store.events.c.id)
+            ).all()
+            if not clusters:
+                ids = conn.execute(select(store.records.c.id).order_by(store.records.c.id)).scalars().all()
+                clusters = {i: i for i in ids}
+        stages = [s.name for s in review.protocol.stages]
+        required = {s.name: s.decisions_required for s in review.protocol.stages}
+        state = cls(stages, required, clusters, list(dict.fromkeys(clusters[r] for r in sorted(clusters))),
+                    {s: defaultdict(dict) for s in stages}, {s: defaultdict(list) for s in stages},
+                    {s: {} for s in stages}, {}, {})
+        undone: set[int] = set()
+        parsed = [(event_id, kind, created, json.loads(payload)) for event_id, kind, created, payload in rows]
+        for event_id, kind, _, data in parsed:
+            if kind == UNDO_EVENT:
+                undone.add(data["undoes"])
+        for event_id, kind, created, data in parsed:
+            if kind == DECISION_EVENT and event_id not in undone and data["stage"] in state.decisions:
+                decision = Decision(event_id, data["record_id"], data["stage"], data["reviewer"], data["decision"],
+                                    tuple(data.get("reasons", ())), data.get("note", ""),
+                                    data.get("decided_at") or created)
+                cluster = clusters.get(decision.record_id, decision.record_id)
+                state.decisions[decision.stage][cluster][decision.reviewer] = decision
+                state.history[decision.stage][decision.reviewer].append(decision)
+            elif kind == RESOLUTION_EVENT and data["stage"] in state.resolutions:
+                cluster = clusters.get(data["record_id"], data["record_id"])
+                state.resolutions[data["stage"]][cluster] = Resolution(
+                    event_id, data["record_id"], data["stage"], data["decision"], tuple(data.get("reasons", ())),
+                    data["resolved_by"], data["method"], data.get("note", ""))
+            elif kind == FULLTEXT_EVENT:
+                cluster = clusters.get(data["record_id"], data["record_id"])
+                state.full_texts[cluster] = data["location"]
+                state.not_retrieved.pop(cluster, None)
+            elif kind == NOT_RETRIEVED_EVENT:
+                cluster = clusters.get(data["record_id"], data["record_id"])
+                state.not_retrieved[cluster] = data.get("note", "")
+                state.full_texts.pop(cluster, None)
+        return state
+
+    def cluster_of(self, record_id: int) -> int:
+        if record_id not in self.clusters:
+            raise ScreeningError(f"no such record: {record_id}")
+        return self.clusters[record_id]
+
+    def outcome(self, stage: str, cluster: int) -> str | None:
+        """include / exclude once final, "conflict", or None while pending."""
+        resolution = self.resolutions[stage].get(cluster)
+        if resolution is not None:
+            return resolution.decision
+        decided = self.decisions[stage].get(cluster, {})
+        if len(decided) < self.required[stage]:
+            return None
+        kinds = {d.decision for d in decided.values()}
+        if len(kinds) == 1 and kinds != {MAYBE}:
+            return kinds.pop()
+        return "conflict"
+
+    def final_reasons(self, stage: str, cluster: int) -> tuple[str, ...]:
+        resolution = self.resolutions[stage].get(cluster)
+        if resolution is not None:
+            return resolution.reasons
+        decided = sorted(self.decisions[stage].get(cluster, {}).values(), key=lambda d: d.event_id)
+        return decided[0].reasons if decided else ()
+
+    def eligible(self, stage: str) -> list[int]:
+        """Clusters that enter `stage`: all at the first, those included at the one before after that."""
+        index = self.stages.index(stage)
+        if index == 0:
+            return list(self.cluster_order)
+        before = self.stages[index - 1]
+        return [c for c in self.eligible(before) if self.outcome(before, c) == INCLUDE]
+
+    def can_screen(self, stage: str, cluster: int) -> bool:
+        """Whether a cluster is in a stage's pool (without listing the whole pool)."""
+        index = self.stages.index(stage)
+        if index == 0:
+            return True
+        before = self.stages[index - 1]
+        return (cluster not in self.not_retrieved and self.outcome(before, cluster) == INCLUDE
+                and self.can_screen(before, cluster))
+
+    def screenable(self, stage: str) -> list[int]:
+        """Eligible clusters that can be screened (full text found, at later stages)."""
+        clusters = self.eligible(stage)
+        if self.stages.index(stage) == 0:
+            return clusters
+        return [c for c in clusters if c not in self.not_retrieved]
+
+    def reviewer_decision(self, stage: str, cluster: int, reviewer: str) -> Decision | None:
+        return self.decisions[stage].get(cluster, {}).get(reviewer)
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision: str,
+           reasons: Iterable[str] = (), note: str = "", decided_at: str | None = None,
+           state: ScreeningState | None = None) -> Decision:
+    """Record one reviewer's decision on a record (its cluster) at a stage."""
+    decision, reasons = _check(review, stage, reviewer, decision, reasons)
+    state = state or ScreeningState.load(review)
+    cluster = state.cluster_of(int(record_id))
+    if not state.can_screen(stage, cluster):
+        why = "its full text was not retrieved" if cluster in state.not_retrieved else \
+            f"it was not included at the stage before {stage!r}"
+        raise ScreeningError(f"record {record_id} cannot be screened at stage {stage!r}: {why}")
+    payload = {"stage": stage, "reviewer": reviewer, "record_id": cluster, "decision": decision,
+               "reasons": list(reasons), "note": note, "decided_at": decided_at}
+    with store.write_transaction(review.engine) as conn:
+        event_id = store.append_event(conn, reviewer, DECISION_EVENT, payload, entity="record", entity_id=cluster)
+    made = Decision(event_id, cluster, stage, reviewer, decision, reasons, note, decided_at or store.utc_now())
+    state.decisions[stage][cluster][reviewer] = made
+    state.history[stage][reviewer].append(made)
+    return made
+
+
+def undo_last(review: "Review", stage: str, reviewer: str, state: ScreeningState | None = None) -> Decision | None:
+    """Withdraw the reviewer's latest decision at a stage (one more event); returns what was undone."""
+    state = state or ScreeningState.load(review)
+    history = state.history[stage][reviewer]
+    if not history:
+        return None
+    last = history.pop()
+    with store.write_transaction(review.engine) as conn:
+        store.append_event(conn, reviewer, UNDO_EVENT, {"stage": stage, "undoes": last.event_id,
+                                                        "record_id": last.record_id},
+                           entity="record", entity_id=last.record_id)
+    cluster = state.clusters.get(last.record_id, last.record_id)
+    earlier = [d for d in history if state.clusters.get(d.record_id, d.record_id) == cluster]
+    if earlier:
+        state.decisions[stage][cluster][reviewer] = earlier[-1]
+    else:
+        state.decisions[stage][cluster].pop(reviewer, None)
+    return last
+
+
+def resolve(review: "Review", stage: str, record_id: int, decision: str, who: str,
+            reasons: Iterable[str] = (), note: str = "") -> Resolution:
+    """Settle a conflict as the protocol says: by its named third reviewer, or by consensus."""
+    decision, reasons = _check(review, stage, who, decision, reasons, resolving=True)
+    if decision == MAYBE:
+        raise ScreeningError("a resolution must include or exclude")
+    stage_def = review.protocol.stage(stage)
+    state = ScreeningState.load(review)
+    cluster = state.cluster_of(int(record_id))
+    if state.outcome(stage, cluster) != "conflict" and cluster not in state.resolutions[stage]:
+        raise ScreeningError(f"record {record_id} has no conflict at stage {stage!r} to resolve")
+    if stage_def.resolution == "third_reviewer":
+        if who != stage_def.resolver:
+            raise ScreeningError(f"conflicts at stage {stage!r} are resolved by {stage_def.resolver!r}, not {who!r}")
+        method = "third_reviewer"
+    else:
+        method = "consensus"
+    payload = {"stage": stage, "record_id": cluster, "decision": decision, "reasons": list(reasons),
+               "resolved_by": who, "method": method, "note": note}
+    with store.write_transaction(review.engine) as conn:
+        event_id = store.append_event(conn, who, RESOLUTION_EVENT, payload, entity="record", entity_id=cluster)
+    return Resolution(event_id, cluster, stage, decision, reasons, who, method, note)
+
+
+def attach_full_text(review: "Review", record_id: int, location: str, who: str) -> None:
+    """Attach a full text (file path or URL, PDF or text) to a record."""
+    location = (location or "").strip()
+    if not location:
+        raise ScreeningError("give a file path or URL for the full text")
+    if not location.lower().startswith(("http://", "https://")):
+        path = Path(location)
+        if not path.is_absolute():
+            path = (review.path / path)
+        if not path.exists():
+            raise ScreeningError(f"full text file not found: {location}")
+    state = ScreeningState.load(review)
+    cluster = state.cluster_of(int(record_id))
+    with store.write_transaction(review.engine) as conn:
+        store.append_event(conn, who, FULLTEXT_EVENT, {"record_id": cluster, "location": location},
+                           entity="record", entity_id=cluster)
+
+
+def mark_not_retrieved(review: "Review", record_id: int, who: str, note: str = "") -> None:
+    """The full text could not be obtained (PRISMA: reports not retrieved)."""
+    state = ScreeningState.load(review)
+    cluster = state.cluster_of(int(record_id))
+    with store.write_transaction(review.engine) as conn:
+        store.append_event(conn, who, NOT_RETRIEVED_EVENT, {"record_id": cluster, "note": note},
+                           entity="record", entity_id=cluster)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def queue(review: "Review", stage: str, reviewer: str, state: ScreeningState | None = None) -> list[int]:
+    """The clusters a reviewer has still to screen at a stage, in import order.
+
+    Blind by construction: it depends only on this reviewer's own decisions.
+    """
+    state = state or ScreeningState.load(review)
+    return [c for c in state.screenable(stage) if state.reviewer_decision(stage, c, reviewer) is None]
+
+
+def stage_status(review: "Review", state: ScreeningState | None = None) -> list[StageStatus]:
+    state = state or ScreeningState.load(review)
+    result = []
+    for stage in state.stages:
+        eligible = state.eligible(stage)
+        outcomes = Counter(state.outcome(stage, c) for c in eligible if c not in state.not_retrieved
+                           or state.stages.index(stage) == 0)
+        not_retrieved = sum(1 for c in eligible if c in state.not_retrieved) if state.stages.index(stage) else 0
+        per_reviewer = Counter(r for c in eligible for r in state.decisions[stage].get(c, {}))
+        result.append(StageStatus(
+            stage=stage, eligible=len(eligible),
+            screened=outcomes[INCLUDE] + outcomes[EXCLUDE],
+            included=outcomes[INCLUDE], excluded=outcomes[EXCLUDE], conflicts=outcomes["conflict"],
+            pending=outcomes[None], not_retrieved=not_retrieved, per_reviewer=dict(sorted(per_reviewer.items())),
+        ))
+    return result
+
+
+def status_frame(review: "Review") -> pd.DataFrame:
+    rows = [s.to_dict() for s in stage_status(review)]
+    for row in rows:
+        row.pop("per_reviewer")
+    return pd.DataFrame(rows).set_index("stage")
+
+
+def conflicts(review: "Review", stage: str, state: ScreeningState | None = None) -> pd.DataFrame:
+    """Unresolved conflicts, with every reviewer's decision (all of them have decided)."""
+    state = state or ScreeningState.load(review)
+    records = review.records_frame().set_index("record_id")
+    rows = []
+    for cluster in state.screenable(stage):
+        if state.outcome(stage, cluster) != "conflict":
+            continue
+        decided = state.decisions[stage][cluster]
+        row = {"record_id": cluster, "title": records.at[cluster, "title"], "year": records.at[cluster, "year"]}
+        for reviewer, d in sorted(decided.items()):
+            row[reviewer] = d.decision + (f" ({', '.join(d.reasons)})" if d.reasons else "")
+            if d.note:
+                row[f"{reviewer} note"] = d.note
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cohen_kappa(first: list[str], second: list[str]) -> float:
+    """Cohen's kappa of two raters over the same items (NaN when undefined)."""
+    n = len(first)
+    if n == 0:
+        return math.nan
+    observed = sum(a == b for a, b in zip(first, second)) / n
+    count_a, count_b = Counter(first), Counter(second)
+    expected = sum(count_a[k] * count_b[k] for k in set(count_a) | set(count_b)) / (n * n)
+    if expected == 1:
+        return 1.0 if observed == 1 else math.nan
+    return (observed - expected) / (1 - expected)
+
+
+def agreement(review: "Review", state: ScreeningState | None = None) -> pd.DataFrame:
+    """Per stage and reviewer pair: records both screened, % agreement, Cohen's kappa."""
+    state = state or ScreeningState.load(review)
+    rows = []
+    for stage in state.stages:
+        by_reviewer: dict[str, dict[int, str]] = defaultdict(dict)
+        for cluster, decided in state.decisions[stage].items():
+            for reviewer, d in decided.items():
+                by_reviewer[reviewer][cluster] = d.decision
+        for a, b in combinations(sorted(by_reviewer), 2):
+            common = sorted(set(by_reviewer[a]) & set(by_reviewer[b]))
+            first = [by_reviewer[a][c] for c in common]
+            second = [by_reviewer[b][c] for c in common]
+            agree = sum(x == y for x, y in zip(first, second))
+            rows.append({"stage": stage, "reviewer_a": a, "reviewer_b": b, "records": len(common),
+                         "agreements": agree,
+                         "percent_agreement": round(100 * agree / len(common), 1) if common else math.nan,
+                         "kappa": round(cohen_kappa(first, second), 3) if common else math.nan})
+    return pd.DataFrame(rows, columns=["stage", "reviewer_a", "reviewer_b", "records", "agreements",
+                                       "percent_agreement", "kappa"])
+
+
+# --- bulk decisions in and out ----------------------------------------------------------
+
+IMPORT_COLUMNS = ("record_id", "source_id", "import_file", "stage", "reviewer", "decision", "reasons", "note", "time")
+
+
+def import_decisions(review: "Review", file: str | Path, who: str) -> int:
+    """Import decisions from a CSV (e.g. brought over from Rayyan or Covidence).
+
+    Columns: record_id or source_id (+ import_file when a source id repeats across
+    files), stage, reviewer, decision, reasons (";"-separated codes), note, time.
+    Every row is checked first; one bad row fails the whole file, naming its line
+    and field, and nothing is written.
+    """
+    file = Path(file)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScreeningError(f"{file}: cannot read: {exc}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    unknown = [h for h in header if h not in IMPORT_COLUMNS]
+    if unknown:
+        raise ScreeningError(f"{file}:1: unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})")
+    for needed in ("stage", "reviewer", "decision"):
+        if needed not in header:
+            raise ScreeningError(f"{file}:1: missing column {needed!r}")
+    if "record_id" not in header and "source_id" not in header:
+        raise ScreeningError(f"{file}:1: needs a record_id or a source_id column")
+
+    records = review.records_frame()
+    by_id = set(records["record_id"].astype(int)) if not records.empty else set()
+    by_source: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for rid, sid, imp in zip(records.get("record_id", []), records.get("source_id", []),
+                             records.get("import_file", [])):
+        by_source[(str(sid), "")].append(int(rid))
+        by_source[(str(sid), str(imp))].append(int(rid))
+    state = ScreeningState.load(review)
+    payloads = []
+    for row in reader:
+        line = reader.line_num
+        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+
+        def fail(column: str, message: str):
+            raise ScreeningError(f"{file}:{line}: [{column}] {message}")
+
+        if row.get("record_id"):
+            try:
+                record_id = int(row["record_id"])
+            except ValueError:
+                fail("record_id", f"not a record id: {row['record_id']!r}")
+            if record_id not in by_id:
+                fail("record_id", f"no record {record_id} in this review")
+        elif row.get("source_id"):
+            matches = by_source.get((row["source_id"], row.get("import_file", "")), [])
+            if not matches:
+                fail("source_id", f"no record with source id {row['source_id']!r}")
+            if len(set(matches)) > 1:
+                fail("source_id", f"source id {row['source_id']!r} is in several imports: add import_file")
+            record_id = matches[0]
+        else:
+            fail("record_id", "empty: give record_id or source_id")
+        try:
+            decision, reasons = _check(review, row["stage"], row["reviewer"], row["decision"],
+                                       row.get("reasons", "").split(";"))
+        except ScreeningError as exc:
+            fail(exc.field or "decision", str(exc))
+        when = row.get("time", "")
+        if when:
+            try:
+                datetime.fromisoformat(when.replace("Z", "+00:00"))
+            except ValueError:
+                fail("time", f"not an ISO 8601 time: {when!r}")
+        cluster = state.cluster_of(record_id)
+        payloads.append({"stage": row["stage"], "reviewer": row["reviewer"], "record_id": cluster,
+                         "decision": decision, "reasons": list(reasons), "note": row.get("note", ""),
+                         "decided_at": when or None, "imported_from": file.name, "imported_by": who})
+    with store.write_transaction(review.engine) as conn:
+        for payload in payloads:
+            store.append_event(conn, payload["reviewer"], DECISION_EVENT, payload, entity="record",
+                               entity_id=payload["record_id"])
+    return len(payloads)
+
+
+def export_decisions(review: "Review", out: str | Path | None = None) -> str:
+    """Every reviewer's current decision as CSV (the columns import_decisions reads)."""
+    state = ScreeningState.load(review)
+    records = review.records_frame().set_index("record_id")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["record_id", "source_id", "import_file", "stage", "reviewer", "decision", "reasons", "note",
+                     "time"])
+    for stage in state.stages:
+        for cluster in state.eligible(stage):
+            for reviewer, d in sorted(state.decisions[stage].get(cluster, {}).items()):
+                writer.writerow([cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
+                                 stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at])
+    text = buffer.getvalue()
+    if out is not None:
+        Path(out).write_text(text, encoding="utf-8")
+    return text
