@@ -8,9 +8,10 @@ import sys
 
 from review import io as readers
 from review.io.base import ParseError
-from review.project import Review, ReviewError
+from review.project import Review, ReviewError, default_actor
 from review.protocol import ProtocolError
 from review.clusters import DedupError
+from review.screening import ScreeningError
 from review.store import SchemaError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
@@ -96,6 +97,44 @@ def _cmd_dedupe(args) -> int:
     return 0
 
 
+def _cmd_decisions_import(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        count = screening.import_decisions(review, args.file, who=args.who or default_actor())
+    print(f"{args.file}: imported {count} decisions")
+    return 0
+
+
+def _cmd_decisions_export(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        text = screening.export_decisions(review, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_screening_status(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        stages = screening.stage_status(review)
+    if args.json:
+        print(json.dumps({"stages": [s.to_dict() for s in stages]}, indent=2))
+        return 0
+    for s in stages:
+        extra = f", not retrieved {s.not_retrieved}" if s.not_retrieved else ""
+        print(f"{s.stage}: {s.eligible} records; screened {s.screened} (included {s.included}, excluded "
+              f"{s.excluded}), conflicts {s.conflicts}, pending {s.pending}{extra}")
+        for reviewer, count in s.per_reviewer.items():
+            print(f"    {reviewer}: {count} decided")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from review.example import build_example
 
@@ -143,6 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_dedupe)
 
+    p = sub.add_parser("decisions", help="screening decisions in bulk (CSV)")
+    dsub = p.add_subparsers(dest="action", required=True)
+    q = dsub.add_parser("import", help="import decisions: record_id or source_id, stage, reviewer, decision, "
+                                       "reasons, note, time")
+    q.add_argument("dir")
+    q.add_argument("file")
+    q.add_argument("--who", help="who imports (default $REVIEW_USER or login)")
+    q.set_defaults(func=_cmd_decisions_import)
+    q = dsub.add_parser("export", help="every reviewer's current decisions as CSV")
+    q.add_argument("dir")
+    q.add_argument("--out", help="file to write (default: standard output)")
+    q.set_defaults(func=_cmd_decisions_export)
+
+    p = sub.add_parser("screening", help="screening progress")
+    ssub = p.add_subparsers(dest="action", required=True)
+    q = ssub.add_parser("status", help="per stage: screened, included, excluded, conflicts, pending")
+    q.add_argument("dir")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_screening_status)
+
     p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) and show it")
     p.add_argument("dir", nargs="?", default="build/mason2014")
     p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
@@ -154,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError) as exc:
+    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

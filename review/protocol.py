@@ -35,6 +35,9 @@ SCHEMA = {
             "properties": {
                 "inclusion": {"type": "array", "items": {"type": "string", "minLength": 1}},
                 "exclusion": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                # Words highlighted while screening; a trailing * matches any ending.
+                "include_terms": {"type": "array", "items": {"type": "string", "minLength": 1}},
+                "exclude_terms": {"type": "array", "items": {"type": "string", "minLength": 1}},
             },
         },
         "exclusion_reasons": {
@@ -131,6 +134,8 @@ class Protocol:
     description: str = ""
     inclusion: list[str] = field(default_factory=list)
     exclusion: list[str] = field(default_factory=list)
+    include_terms: list[str] = field(default_factory=list)
+    exclude_terms: list[str] = field(default_factory=list)
     exclusion_reasons: list[ExclusionReason] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
     reviewers: list[Reviewer] = field(default_factory=list)
@@ -150,6 +155,9 @@ class Protocol:
             if data[key]:
                 out[key] = data[key]
         out["eligibility"] = {"inclusion": data["inclusion"], "exclusion": data["exclusion"]}
+        for key in ("include_terms", "exclude_terms"):
+            if data[key]:
+                out["eligibility"][key] = data[key]
         out["exclusion_reasons"] = [_drop_empty(r) for r in data["exclusion_reasons"]]
         out["stages"] = [_drop_empty(s) for s in data["stages"]]
         out["reviewers"] = [_drop_empty(r) for r in data["reviewers"]]
@@ -233,6 +241,8 @@ def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
         description=data.get("description", ""),
         inclusion=list(data.get("eligibility", {}).get("inclusion", [])),
         exclusion=list(data.get("eligibility", {}).get("exclusion", [])),
+        include_terms=list(data.get("eligibility", {}).get("include_terms", [])),
+        exclude_terms=list(data.get("eligibility", {}).get("exclude_terms", [])),
         exclusion_reasons=[ExclusionReason(**r) for r in data.get("exclusion_reasons", [])],
         stages=[Stage(**s) for s in data.get("stages", [])] or default_protocol("").stages,
         reviewers=[Reviewer(**r) for r in data.get("reviewers", [])],

@@ -182,10 +182,9 @@ def find_duplicates(
     merge_mask = scored.decision == AUTO_MERGE
     order = np.argsort(-scored.score[merge_mask], kind="stable")
     merge_pairs = list(zip(scored.left[merge_mask][order].tolist(), scored.right[merge_mask][order].tolist()))
-    cannot = list(different_positions) + list(zip(scored.left[scored.hard_conflict].tolist(),
-                                                   scored.right[scored.hard_conflict].tolist()))
-    clustering = cluster(n, merge_pairs, cannot, prepared["completeness"].to_numpy(np.int64),
-                         must_link=_pair_positions(same_pairs, position))
+    conflicts = list(zip(scored.left[scored.hard_conflict].tolist(), scored.right[scored.hard_conflict].tolist()))
+    clustering = cluster(n, merge_pairs, list(different_positions), prepared["completeness"].to_numpy(np.int64),
+                         must_link=_pair_positions(same_pairs, position), conflicts=conflicts)
     clusters = {record_ids[i]: record_ids[int(root)] for i, root in enumerate(clustering.root)}
     seconds["cluster"] = time.perf_counter() - mark
 

@@ -5,7 +5,7 @@ skipped when joining it would put two records into one cluster that must stay
 apart: pairs a reviewer marked "different" (cannot-links), and pairs the
 scorer found to conflict (two DOIs, erratum vs article, part 1 vs part 2).
 Without that check, A~B and B~C would merge A and C even when A and C are an
-article and its erratum.
+article and its erratum. A reviewer's "same" outranks the scorer's conflicts.
 
 The primary record of each cluster is the most complete one (most filled
 fields), ties going to the record that came first.
@@ -24,12 +24,12 @@ class UnionFind:
 
     size: int
     parent: list[int] = field(init=False)
-    members: dict[int, list[int]] = field(init=False)
+    count: dict[int, int] = field(init=False)  # root -> number of records, for union by size
     forbidden: dict[int, set[int]] = field(init=False)  # root -> records its cluster must not join
 
     def __post_init__(self) -> None:
         self.parent = list(range(self.size))
-        self.members = {}
+        self.count = {}
         self.forbidden = {}
 
     def find(self, item: int) -> int:
@@ -40,9 +40,6 @@ class UnionFind:
             self.parent[item], item = root, self.parent[item]
         return root
 
-    def _members(self, root: int) -> list[int]:
-        return self.members.get(root, [root])
-
     def forbid(self, a: int, b: int) -> None:
         self.forbidden.setdefault(self.find(a), set()).add(b)
         self.forbidden.setdefault(self.find(b), set()).add(a)
@@ -51,12 +48,11 @@ class UnionFind:
         root_a, root_b = self.find(a), self.find(b)
         if root_a == root_b:
             return True
-        # Check the smaller side's forbidden records against the other cluster.
-        for source, target in ((root_a, root_b), (root_b, root_a)):
-            for other in self.forbidden.get(source, ()):
-                if self.find(other) == target:
-                    return False
-        return True
+        # Cannot-links are stored on both sides, so checking the smaller set is enough.
+        forbidden_a, forbidden_b = self.forbidden.get(root_a, ()), self.forbidden.get(root_b, ())
+        if len(forbidden_a) > len(forbidden_b):
+            forbidden_a, root_b = forbidden_b, root_a
+        return all(self.find(other) != root_b for other in forbidden_a)
 
     def union(self, a: int, b: int) -> bool:
         """Join the clusters of a and b unless a cannot-link forbids it; True if joined (or already one)."""
@@ -65,14 +61,20 @@ class UnionFind:
             return True
         if not self.can_union(a, b):
             return False
-        if len(self._members(root_a)) < len(self._members(root_b)):
+        size_a, size_b = self.count.get(root_a, 1), self.count.get(root_b, 1)
+        if size_a < size_b:
             root_a, root_b = root_b, root_a
         self.parent[root_b] = root_a
-        self.members[root_a] = self._members(root_a) + self._members(root_b)
-        self.members.pop(root_b, None)
+        self.count[root_a] = size_a + size_b
+        self.count.pop(root_b, None)
         moved = self.forbidden.pop(root_b, None)
         if moved:
-            self.forbidden.setdefault(root_a, set()).update(moved)
+            # Merge the smaller forbidden set into the larger one.
+            kept = self.forbidden.get(root_a)
+            if kept is None or len(kept) < len(moved):
+                kept, moved = moved, kept or set()
+            kept.update(moved)
+            self.forbidden[root_a] = kept
         return True
 
 
@@ -85,21 +87,42 @@ class Clustering:
 
 
 def cluster(n: int, merge_pairs: list[tuple[int, int]], cannot_link: list[tuple[int, int]],
-            completeness: np.ndarray, must_link: list[tuple[int, int]] = ()) -> Clustering:
-    """Join merge pairs in the given order (strongest first), honouring cannot-links.
+            completeness: np.ndarray, must_link: list[tuple[int, int]] = (),
+            conflicts: list[tuple[int, int]] = ()) -> Clustering:
+    """Join merge pairs in the given order (strongest first), keeping cannot-links apart.
 
-    must_link pairs (a reviewer said "same") are joined first; they too yield
-    to cannot-links, because a reviewer's "different" is the costlier error.
+    cannot_link  pairs a reviewer marked different: never in one cluster.
+    must_link    pairs a reviewer confirmed: always joined unless a cannot-link
+                 forbids it. A must-link on the very pair of a cannot-link wins,
+                 as the later, explicit word on that pair.
+    conflicts    pairs the scorer found to be different works: they stop
+                 automatic merges, but not a reviewer's must-link.
+
+    Two passes: automatic merges under every constraint; then the reviewer's
+    must-links, and the automatic clusters on top of them, under the
+    reviewer's cannot-links only.
     """
-    sets = UnionFind(n)
-    for a, b in cannot_link:
-        if a != b:
-            sets.forbid(a, b)
+    confirmed = {(min(a, b), max(a, b)) for a, b in must_link}
+    absolute = [(a, b) for a, b in cannot_link if a != b and (min(a, b), max(a, b)) not in confirmed]
+    automatic = UnionFind(n)
+    for a, b in list(absolute) + [(a, b) for a, b in conflicts if a != b]:
+        automatic.forbid(a, b)
     refused: list[tuple[int, int]] = []
-    for a, b in list(must_link) + list(merge_pairs):
-        if not sets.union(a, b):
+    for a, b in merge_pairs:
+        if not automatic.union(a, b):
             refused.append((a, b))
-    root = np.fromiter((sets.find(i) for i in range(n)), dtype=np.int64, count=n)
+    final = UnionFind(n)
+    for a, b in absolute:
+        final.forbid(a, b)
+    for a, b in must_link:
+        if not final.union(a, b):
+            refused.append((a, b))
+    # The automatic clusters join in, record by record, where the reviewer's
+    # cannot-links still allow it.
+    for i in range(n):
+        if not final.union(i, automatic.find(i)):
+            refused.append((i, automatic.find(i)))
+    root = np.fromiter((final.find(i) for i in range(n)), dtype=np.int64, count=n)
     return Clustering(primary_records(root, completeness), refused)
 
 

@@ -92,7 +92,8 @@ _TITLE_FLAG_PATTERNS = (
         r"^\W*(re|reply|response|comment|commentary|letter|in reply|author reply|"
         r"authors reply|authors' reply|the authors reply|rebuttal|discussion)\b\W*(to|on|of|re|regarding|about)?\b|"
         r"\b(reply to|response to|comment on|comments on|commentary on|letter regarding|"
-        r"author'?s'? reply|authors'? response|in response to)\b", re.I)),
+        r"author'?s'? reply|authors'? response|in response to)\b|"
+        r"[-:–]\s*(reply|response|author reply|authors'? reply|rejoinder)\W*$", re.I)),
     (FLAG_CONFERENCE_ABSTRACT, re.compile(
         r"^\W*(abstract|poster|oral presentation)\b|\[abstract\]|\(abstract\)|\bmeeting abstract\b", re.I)),
     (FLAG_APPENDIX, re.compile(
@@ -230,7 +231,7 @@ def split_translation(title: str) -> tuple[str, str]:
 # Every flag pattern needs one of these words; most titles have none and skip the patterns.
 _FLAG_WORDS = frozenset(
     "erratum errata corrigendum corrigenda correction corrections notice retraction retracted withdrawn "
-    "concern re reply response comment comments commentary letter rebuttal discussion author authors "
+    "concern re reply response comment comments commentary letter rebuttal rejoinder discussion author authors "
     "abstract poster oral meeting appendix appendices annex annexes supplementary supplement summary "
     "responses consultation easy glance protocol annual yearbook".split()
 )
@@ -570,7 +571,8 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
         "title_alt": folded_alt,
         "title_block": " ".join(t for t in folded.split() if t not in STOPWORDS),
         "title_numbers": title_numbers(folded),
-        "title_generic": folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12,
+        # A genre ("Editorial") or a very short title proves nothing when equal.
+        "title_generic": bool(folded) and (folded in GENERIC_TITLES or len(folded.replace(" ", "")) < 12),
         "authors": keys,
         "author_words": name_words,
         "first_author": keys[0] if keys else "",

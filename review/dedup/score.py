@@ -497,6 +497,7 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
 
     if different is not None:
         assign(different, DISTINCT, "marked different by a reviewer")
+        hard_conflict = hard_conflict | different
 
     # Stage 1: a shared identifier, with a title that agrees.
     # With the same identifier, title and printed place, an author list that
@@ -511,8 +512,10 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     assign(id_ok & same_doi, AUTO_MERGE, "same DOI")
     assign(id_ok & same_pmid, AUTO_MERGE, "same PMID")
 
-    review_worthy = (title >= t.review_title) | ((score >= t.review_score) & (title >= t.candidate_title)) | (
-        identifier | same_article)
+    # Worth a person's time: close titles, a shared identifier or printed place, or a
+    # fair title with a good score that rests on more than the year.
+    review_worthy = (title >= t.review_title) | identifier | same_article | (
+        (score >= t.review_score) & (title >= t.candidate_title) & identity)
     vetoes = (
         (doi_conflict, "DOIs differ"),
         (pmid_conflict, "PMIDs differ"),
@@ -536,6 +539,9 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
         hit = mask & undecided
         decision[hit & review_worthy] = NEEDS_REVIEW
         reason[hit] = "veto: " + why
+        if mask is flags_differ:  # name the kinds: "erratum", "appendix/supplement", ...
+            for k in np.flatnonzero(hit):
+                reason[k] = f"veto: one is {explain_flags(int(kind_a[k]), int(kind_b[k]))}, the other not"
         undecided &= ~hit
 
     strict = (title >= t.title_auto) & (evidence >= t.min_evidence) & identity
@@ -559,15 +565,16 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     # A dropped subtitle, or the same document URL, then decides.
     subtitled = subtitle & authors_agree & year_equal
     same_document = specific_url & (title >= t.title_with_identifier) & (year_equal | year_missing)
-    auto = (strict | loose | placed | printed | described) & (score >= t.score_auto)
-    grey = subtitled | same_document
-    assign(auto & strict, AUTO_MERGE, "title and other fields agree")
-    assign(auto & loose, AUTO_MERGE, "similar title, authors and other fields agree")
-    assign(auto & placed, AUTO_MERGE, "same journal, volume, first page, year and authors")
-    assign(auto & printed, AUTO_MERGE, "same printed article (journal, volume, page range, year, authors)")
-    assign(auto & described, AUTO_MERGE, "same long title and abstract")
-    assign(grey & subtitled, AUTO_MERGE, "same title but for a subtitle, same authors and year")
-    assign(grey, AUTO_MERGE, "same document URL and similar title")
+    # The weighted score leans on the title, so it gates the title-led rules only.
+    strict &= score >= t.score_auto
+    loose &= score >= t.score_auto
+    assign(strict, AUTO_MERGE, "title and other fields agree")
+    assign(loose, AUTO_MERGE, "similar title, authors and other fields agree")
+    assign(placed, AUTO_MERGE, "same journal, volume, first page, year and authors")
+    assign(printed, AUTO_MERGE, "same printed article (journal, volume, page range, year, authors)")
+    assign(described, AUTO_MERGE, "same long title and abstract")
+    assign(subtitled, AUTO_MERGE, "same title but for a subtitle, same authors and year")
+    assign(same_document, AUTO_MERGE, "same document URL and similar title")
     assign(review_worthy, NEEDS_REVIEW, "similar, not enough agreeing fields to merge")
     assign(np.ones(n, dtype=bool), DISTINCT, "not similar enough")
     return decision, reason, score, hard_conflict

@@ -37,3 +37,37 @@ def highlight_differences(a: str, b: str) -> tuple[str, str]:
             else:
                 out_b.append(escape(right))
     return "".join(out_a), "".join(out_b)
+
+
+def term_pattern(terms: list[str]) -> re.Pattern | None:
+    """A case-insensitive pattern for protocol terms; a trailing * matches any word ending."""
+    parts = []
+    for term in terms:
+        term = term.strip()
+        if not term:
+            continue
+        wildcard = term.endswith("*")
+        body = re.escape(term.rstrip("*")).replace(r"\ ", r"\s+")
+        parts.append(body + (r"\w*" if wildcard else r"\b"))
+    if not parts:
+        return None
+    return re.compile(r"\b(?:" + "|".join(sorted(parts, key=len, reverse=True)) + ")", re.IGNORECASE)
+
+
+def highlight_terms(text: str, include: re.Pattern | None, exclude: re.Pattern | None) -> str:
+    """Escaped HTML of text with inclusion terms and exclusion terms marked (two classes)."""
+    text = "" if text is None else str(text)
+    spans = []
+    for pattern, css in ((include, "rv-inc"), (exclude, "rv-exc")):
+        if pattern is not None:
+            spans += [(m.start(), m.end(), css) for m in pattern.finditer(text)]
+    spans.sort()
+    out, at = [], 0
+    for start, end, css in spans:
+        if start < at:  # overlapping matches: the first one wins
+            continue
+        out.append(escape(text[at:start]))
+        out.append(f"<mark class='{css}'>{escape(text[start:end])}</mark>")
+        at = end
+    out.append(escape(text[at:]))
+    return "".join(out)

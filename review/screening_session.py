@@ -1,0 +1,181 @@
+"""One reviewer screening one stage: the queue, its order, moving back and forth.
+
+The widget is a face on this class; tests and scripts drive it the same way.
+State is loaded once and kept up to date as this reviewer decides, so showing
+the next record costs a write and a render, not a re-read of the log.
+The reviewer sees only their own decisions (blind screening).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable
+
+import pandas as pd
+
+from review import screening
+from review.screening import INCLUDE, ScreeningState
+
+if TYPE_CHECKING:
+    from review.project import Review
+
+ORDERS = ("model", "random", "import")
+
+
+@dataclass(frozen=True)
+class Progress:
+    decided: int
+    total: int
+    included: int
+    excluded: int
+    maybe: int
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.decided
+
+
+class ScreeningSession:
+    def __init__(self, review: "Review", stage: str, reviewer: str, order: str = "model", seed: int = 0,
+                 refit_every: int = 10):
+        if order not in ORDERS:
+            raise screening.ScreeningError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
+        review.protocol.stage(stage)  # fails early on an unknown stage
+        self.review, self.stage, self.reviewer, self.order = review, stage, reviewer, order
+        self.refit_every = refit_every
+        self.state = ScreeningState.load(review)
+        self.pool = self.state.screenable(stage)  # clusters this stage screens, in import order
+        records = review.records_frame()
+        self.records = records.set_index("record_id") if not records.empty else records
+        self.seen: list[int] = []  # clusters shown in this session, in order
+        self._seen_set: set[int] = set()
+        self.position = 0
+        self._rank: list[int] = list(self.pool)
+        self._since_refit = 0
+        self._prioritiser = None
+        if order == "random":
+            random.Random(seed).shuffle(self._rank)
+        elif order == "model":
+            self._prioritiser = self._make_prioritiser(seed)
+            self._refit()
+        self._advance_to_next_pending()
+
+    # --- ordering -------------------------------------------------------------------
+
+    def _make_prioritiser(self, seed: int):
+        try:
+            from review.prioritise import Prioritiser
+        except ImportError:  # prioritisation is optional; import order still works
+            return None
+        texts = [f"{self.records.at[c, 'title']} {self.records.at[c, 'abstract']}" for c in self.pool]
+        return Prioritiser(texts, method="model", seed=seed)
+
+    def _labels(self) -> dict[int, bool]:
+        """This reviewer's own decisions only (blind): include = relevant; maybe counts as relevant."""
+        labels = {}
+        for i, cluster in enumerate(self.pool):
+            mine = self.state.reviewer_decision(self.stage, cluster, self.reviewer)
+            if mine is not None:
+                labels[i] = mine.decision != screening.EXCLUDE
+        return labels
+
+    def _refit(self) -> None:
+        if self._prioritiser is None:
+            return
+        order = self._prioritiser.order(self._labels())
+        pending = [self.pool[i] for i in order]
+        decided = [c for c in self.pool if self.state.reviewer_decision(self.stage, c, self.reviewer) is not None]
+        self._rank = decided + pending
+        self._since_refit = 0
+
+    # --- moving ----------------------------------------------------------------------
+
+    def _pending(self) -> Iterable[int]:
+        return (c for c in self._rank
+                if c not in self._seen_set and self.state.reviewer_decision(self.stage, c, self.reviewer) is None)
+
+    def _advance_to_next_pending(self) -> None:
+        """Show the next undecided record (appending it to the session's path)."""
+        if self.position < len(self.seen):
+            current = self.seen[self.position]
+            if self.state.reviewer_decision(self.stage, current, self.reviewer) is None:
+                return
+        for index in range(self.position + 1, len(self.seen)):
+            if self.state.reviewer_decision(self.stage, self.seen[index], self.reviewer) is None:
+                self.position = index
+                return
+        nxt = next(self._pending(), None)
+        if nxt is None:
+            self.position = len(self.seen)
+            return
+        self._show_new(nxt)
+
+    @property
+    def current(self) -> int | None:
+        """The cluster (record id) on screen, or None when the queue is done."""
+        return self.seen[self.position] if self.position < len(self.seen) else None
+
+    def back(self) -> None:
+        if self.position > 0:
+            self.position -= 1
+
+    def forward(self) -> None:
+        """Next in the session's path, or the next undecided record."""
+        if self.position + 1 < len(self.seen):
+            self.position += 1
+        else:
+            self.position = len(self.seen)
+            self._advance_to_next_pending()
+
+    def go_to(self, record_id: int) -> None:
+        """Show any record of this stage, e.g. an earlier one to change its decision."""
+        cluster = self.state.cluster_of(int(record_id))
+        if cluster not in set(self.pool):
+            raise screening.ScreeningError(f"record {record_id} is not screened at stage {self.stage!r}")
+        if cluster in self._seen_set:
+            self.position = self.seen.index(cluster)
+        else:
+            self._show_new(cluster)
+
+    def _show_new(self, cluster: int) -> None:
+        self.seen.append(cluster)
+        self._seen_set.add(cluster)
+        self.position = len(self.seen) - 1
+
+    # --- deciding ----------------------------------------------------------------------
+
+    def decide(self, decision: str, reasons: Iterable[str] = (), note: str = "") -> screening.Decision:
+        cluster = self.current
+        if cluster is None:
+            raise screening.ScreeningError("nothing left to screen at this stage")
+        made = screening.decide(self.review, self.stage, self.reviewer, cluster, decision, reasons, note,
+                                state=self.state)
+        self._since_refit += 1
+        if self._prioritiser is not None and self._since_refit >= self.refit_every:
+            self._refit()
+        self.position += 1
+        self._advance_to_next_pending()
+        return made
+
+    def undo(self) -> screening.Decision | None:
+        """Withdraw this reviewer's last decision and show that record again."""
+        undone = screening.undo_last(self.review, self.stage, self.reviewer, state=self.state)
+        if undone is not None:
+            self.go_to(undone.record_id)
+        return undone
+
+    def my_decision(self, cluster: int | None = None) -> screening.Decision | None:
+        cluster = self.current if cluster is None else cluster
+        return None if cluster is None else self.state.reviewer_decision(self.stage, cluster, self.reviewer)
+
+    def progress(self) -> Progress:
+        mine = [self.state.reviewer_decision(self.stage, c, self.reviewer) for c in self.pool]
+        kinds = [d.decision for d in mine if d is not None]
+        return Progress(len(kinds), len(self.pool), kinds.count(INCLUDE), kinds.count(screening.EXCLUDE),
+                        kinds.count(screening.MAYBE))
+
+    def record(self, cluster: int | None = None) -> pd.Series | None:
+        cluster = self.current if cluster is None else cluster
+        return None if cluster is None else self.records.loc[cluster]
+
