@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from review import screening
 from review.project import Review
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,8 +23,18 @@ def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
 
 
-def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False) -> Review:
-    """Create the example review in `folder`, import its exports and print the status."""
+STEPS = ("import", "dedupe", "screen")
+
+
+def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, through: str = "screen") -> Review:
+    """Create the example review in `folder` and run it up to step `through`, printing what it did.
+
+    Steps: import the search exports, deduplicate, bring in the screening
+    decisions (the paper's outcome, examples/mason2014/screening_decisions.csv).
+    """
+    if through not in STEPS:
+        raise ValueError(f"through must be one of {', '.join(STEPS)}")
+    wanted = STEPS[: STEPS.index(through) + 1]
     folder = Path(folder)
     if fresh and folder.exists():
         shutil.rmtree(folder)
@@ -39,11 +50,20 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False) -
         if not quiet:
             print(result.message or f"imported {result.records} records from {source['file']}")
     status = review.status()
-    dedup = review.dedupe(who="demo", progress=not quiet)
     if not quiet:
         print()
         print(review.imports_frame().to_string())
         print(f"\n{status.title}\nrecords: {status.records} in {len(status.imports)} imports  ({folder})")
-        print(f"deduplication: {dedup.clusters} unique records, {dedup.duplicates} duplicates removed, "
-              f"{dedup.needs_review} pairs to review ({dedup.pending_review} undecided)")
+    if "dedupe" in wanted:
+        dedup = review.dedupe(who="demo", progress=not quiet)
+        if not quiet:
+            print(f"deduplication: {dedup.clusters} unique records, {dedup.duplicates} duplicates removed, "
+                  f"{dedup.needs_review} pairs to review ({dedup.pending_review} undecided)")
+    if "screen" in wanted:
+        count = screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="demo")
+        if not quiet:
+            print(f"\nscreening: {count} decisions imported")
+            print(screening.status_frame(review).to_string())
+            print("\nfull-text exclusions by primary reason:")
+            print(screening.exclusion_reasons(review, "full_text").to_string(index=False))
     return review

@@ -443,6 +443,19 @@ def agreement(review: "Review", state: ScreeningState | None = None) -> pd.DataF
                                        "percent_agreement", "kappa"])
 
 
+def exclusion_reasons(review: "Review", stage: str, state: ScreeningState | None = None) -> pd.DataFrame:
+    """Final exclusions at a stage counted by primary reason (the first given), as PRISMA reports them."""
+    state = state or ScreeningState.load(review)
+    labels = {r.code: r.label for r in review.protocol.exclusion_reasons}
+    counts = Counter()
+    for cluster in state.screenable(stage):
+        if state.outcome(stage, cluster) == EXCLUDE:
+            reasons = state.final_reasons(stage, cluster)
+            counts[reasons[0] if reasons else "(no reason given)"] += 1
+    rows = [{"reason": code, "label": labels.get(code, ""), "records": n} for code, n in counts.most_common()]
+    return pd.DataFrame(rows, columns=["reason", "label", "records"])
+
+
 # --- bulk decisions in and out ----------------------------------------------------------
 
 IMPORT_COLUMNS = ("record_id", "source_id", "import_file", "stage", "reviewer", "decision", "reasons", "note", "time")

@@ -119,6 +119,95 @@ def notebook_01():
     ]
 
 
+def notebook_02():
+    return [
+        new_markdown_cell(
+            "# 2 · Screen: two blind reviewers, title/abstract then full text\n\n"
+            "Mason et al. (2014): \"Each record was screened independently by two reviewers … and disagreements "
+            "resolved by discussion\". The protocol names the stages, who screens each, how many independent "
+            "decisions a record needs and how conflicts are settled. Every decision is an event in the log; "
+            "a reviewer never sees the other's decisions until both have decided."
+        ),
+        new_code_cell(
+            "import pandas as pd\n"
+            "\n"
+            "from review import screening\n"
+            "from review.example import EXAMPLE, REPO, build_example\n"
+            "\n"
+            "review = build_example(REPO / \"build\" / \"notebook-02\", quiet=True, through=\"dedupe\")\n"
+            "pd.DataFrame([(s.name, s.label, \", \".join(s.reviewers), s.decisions_required, s.resolution,\n"
+            "               s.reason_required) for s in review.protocol.stages],\n"
+            "             columns=[\"stage\", \"label\", \"reviewers\", \"decisions needed\", \"conflicts by\",\n"
+            "                      \"reason needed\"])"
+        ),
+        new_markdown_cell(
+            "## The screening widget\n\n"
+            "Title, authors, year, journal and abstract, with the protocol's inclusion terms in green and exclusion "
+            "terms in red. **Include / Exclude / Maybe** (keys `i`, `e`, `m` once the record has focus), exclusion "
+            "reasons from the protocol (the first is the primary reason), a note, **Undo last** (`u`), **Back** and "
+            "**Forward** (arrow keys) to change an earlier decision (a new event; the old one is kept). Records come "
+            "in order of predicted relevance, learned from this reviewer's own decisions (`order=\"random\"` or "
+            "`\"import\"` switches it off)."
+        ),
+        new_code_cell(
+            "from review.widgets.screening import ScreeningWidget\n"
+            "\n"
+            "widget = ScreeningWidget(review, \"title_abstract\", \"am\", order=\"model\")\n"
+            "widget"
+        ),
+        new_markdown_cell(
+            "Run unattended (as in CI), the next cell makes reviewer am's first ten decisions through the same "
+            "calls the buttons make, following the paper's own outcome for each record."
+        ),
+        new_code_cell(
+            "paper = pd.read_csv(EXAMPLE / \"screening_decisions.csv\", keep_default_na=False)\n"
+            "paper = paper[(paper.stage == \"title_abstract\") & (paper.reviewer == \"am\")].set_index(\"source_id\")\n"
+            "for _ in range(10):\n"
+            "    record = widget.session.record()\n"
+            "    decision = paper.at[record.source_id, \"decision\"]\n"
+            "    {\"include\": widget.include_button, \"exclude\": widget.exclude_button}[decision].click()\n"
+            "print(widget.progress_text.value)"
+        ),
+        new_markdown_cell("## The whole team's decisions\n\nDecisions made elsewhere (Rayyan, Covidence, a "
+                          "spreadsheet) come in as CSV: `review decisions import DIR FILE.csv`. Here: the paper's "
+                          "outcome for every record, for both reviewers."),
+        new_code_cell(
+            "screening.import_decisions(review, EXAMPLE / \"screening_decisions.csv\", who=\"am\")\n"
+            "screening.status_frame(review)"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(screening.status_frame(review)[[\"eligible\", \"included\", \"excluded\", \"conflicts\", "
+            "\"pending\"]].to_string())"
+        ),
+        new_markdown_cell("## Conflicts and their resolution\n\nA demonstration on this example: reviewer mg "
+                          "revisits one included report at full text and now excludes it. Once both have decided, the "
+                          "conflict view shows both decisions; the protocol says conflicts are settled by "
+                          "consensus, which is recorded as such."),
+        new_code_cell(
+            "record = screening.ScreeningState.load(review).screenable(\"full_text\")[0]\n"
+            "screening.decide(review, \"full_text\", \"mg\", record, \"exclude\", reasons=[\"no_financial_integration\"],\n"
+            "                 note=\"pooled budget not described?\")\n"
+            "screening.conflicts(review, \"full_text\")"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "screening.resolve(review, \"full_text\", record, \"include\", who=\"am\",\n"
+            "                  note=\"discussed: pooled fund described in the IRM section\")\n"
+            "print(\"conflicts left:\", len(screening.conflicts(review, \"full_text\")))"
+        ),
+        new_markdown_cell("## Agreement\n\nCohen's kappa and percentage agreement per stage and reviewer pair "
+                          "(the paper reports only agreed decisions, so agreement here is near perfect)."),
+        new_code_cell("screening.agreement(review)"),
+        new_markdown_cell("## Full-text exclusions by primary reason\n\nThe counts PRISMA 2020 reports "
+                          "(Appendix 3 ticks two reasons for some schemes; the first is primary)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(screening.exclusion_reasons(review, \"full_text\").to_string(index=False))"
+        ),
+    ]
+
+
 def write(name: str, cells) -> None:
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -128,3 +217,4 @@ def write(name: str, cells) -> None:
 
 if __name__ == "__main__":
     write("01_import_and_deduplicate.ipynb", notebook_01())
+    write("02_screen.ipynb", notebook_02())
