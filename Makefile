@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/review demo build/mason2014
 
 test: $(STAMP)
+	sh tools/ensure_chromium.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
 
 bench: $(STAMP)
