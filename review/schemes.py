@@ -125,7 +125,7 @@ def rename_scheme(review: "Review", scheme_id: str, name: str, who: str) -> None
     _append(review, who, RENAME, {"scheme_id": scheme_id, "name": name.strip()}, scheme_id)
 
 
-def _included_reports(review: "Review") -> tuple[set[int], dict[int, int]]:
+def included_reports(review: "Review") -> tuple[set[int], dict[int, int]]:
     """Clusters included at the last screening stage, and record -> cluster."""
     state = screening.ScreeningState.load(review)
     last = state.stages[-1]
@@ -140,7 +140,7 @@ def link_reports(review: "Review", scheme_id: str, record_ids: Iterable[int], wh
     """
     state = SchemeState.load(review)
     scheme = state.get(scheme_id)
-    included, clusters = _included_reports(review)
+    included, clusters = included_reports(review)
     linked = []
     for record_id in record_ids:
         record_id = int(record_id)

@@ -1,8 +1,13 @@
-"""Write the notebooks from their cell sources (kept here so diffs stay readable).
+"""Write the notebooks from their cell sources (kept here so diffs stay readable), then run them.
 
-Run: .venv/bin/python tools/make_notebooks.py   (outputs are left empty; nbval executes them)
+Run: .venv/bin/python tools/make_notebooks.py [01 02 ...]   (default: all)
+
+Each notebook is executed in place, so the outputs stored in it are what the
+cells marked NBVAL_CHECK_OUTPUT must reproduce under nbval.
 """
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -213,8 +218,17 @@ def write(name: str, cells) -> None:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, NOTEBOOKS / name)
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
+                    name], cwd=NOTEBOOKS, check=True)
+
+
+NOTEBOOK_SOURCES = {
+    "01": ("01_import_and_deduplicate.ipynb", notebook_01),
+    "02": ("02_screen.ipynb", notebook_02),
+}
 
 
 if __name__ == "__main__":
-    write("01_import_and_deduplicate.ipynb", notebook_01())
-    write("02_screen.ipynb", notebook_02())
+    for key in sys.argv[1:] or NOTEBOOK_SOURCES:
+        name, cells = NOTEBOOK_SOURCES[key]
+        write(name, cells())
