@@ -11,7 +11,10 @@ from review.io.base import ParseError
 from review.project import Review, ReviewError, default_actor
 from review.protocol import ProtocolError
 from review.clusters import DedupError
+from review.extraction import ExtractionError
+from review.schemes import SchemeError
 from review.screening import ScreeningError
+from review.templates import TemplateError
 from review.store import SchemaError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
@@ -135,6 +138,41 @@ def _cmd_screening_status(args) -> int:
     return 0
 
 
+def _cmd_extract_import(args) -> int:
+    from review import extraction
+
+    with Review.open(args.dir) as review:
+        count = extraction.import_extractions(review, args.template, args.file, who=args.who or default_actor())
+    print(f"{args.file}: imported {count} extractions ({args.template})")
+    return 0
+
+
+def _cmd_extract_export(args) -> int:
+    from review import extraction
+
+    with Review.open(args.dir) as review:
+        text = extraction.export_extractions(review, args.template, args.format, args.out)
+    if args.out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_schemes_list(args) -> int:
+    from review import schemes
+
+    with Review.open(args.dir) as review:
+        frame = schemes.schemes_frame(review)
+    if args.json:
+        print(frame.to_json(orient="records", indent=2))
+    elif frame.empty:
+        print("no schemes yet")
+    else:
+        print(frame.to_string(index=False))
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from review.example import build_example
 
@@ -202,6 +240,28 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_screening_status)
 
+    p = sub.add_parser("extract", help="data extraction per scheme through templates")
+    esub = p.add_subparsers(dest="action", required=True)
+    q = esub.add_parser("import", help="import extractions (CSV: one row per scheme; JSON: a list of objects)")
+    q.add_argument("dir")
+    q.add_argument("file")
+    q.add_argument("--template", required=True, help="template name, e.g. irm_scheme")
+    q.add_argument("--who", help="who imports (default $REVIEW_USER or login)")
+    q.set_defaults(func=_cmd_extract_import)
+    q = esub.add_parser("export", help="final values per scheme (agreed, else the only complete version)")
+    q.add_argument("dir")
+    q.add_argument("--template", required=True)
+    q.add_argument("--format", choices=("csv", "json"), default="csv")
+    q.add_argument("--out", help="file to write (default: standard output)")
+    q.set_defaults(func=_cmd_extract_export)
+
+    p = sub.add_parser("schemes", help="schemes (studies) and their reports")
+    csub = p.add_subparsers(dest="action", required=True)
+    q = csub.add_parser("list", help="every scheme with its reports")
+    q.add_argument("dir")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_schemes_list)
+
     p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) and show it")
     p.add_argument("dir", nargs="?", default="build/mason2014")
     p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
@@ -213,7 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError) as exc:
+    except BrokenPipeError:  # output piped into head and the like
+        return 0
+    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
+            SchemeError, ExtractionError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

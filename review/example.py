@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from review import screening
+from review import extraction, schemes, screening
 from review.project import Review
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,14 +23,15 @@ def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
 
 
-STEPS = ("import", "dedupe", "screen")
+STEPS = ("import", "dedupe", "screen", "extract")
 
 
-def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, through: str = "screen") -> Review:
+def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, through: str = "extract") -> Review:
     """Create the example review in `folder` and run it up to step `through`, printing what it did.
 
     Steps: import the search exports, deduplicate, bring in the screening
-    decisions (the paper's outcome, examples/mason2014/screening_decisions.csv).
+    decisions (the paper's outcome, examples/mason2014/screening_decisions.csv),
+    load the 38 schemes' extracted data (examples/mason2014/irm_schemes.json).
     """
     if through not in STEPS:
         raise ValueError(f"through must be one of {', '.join(STEPS)}")
@@ -60,10 +61,20 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
             print(f"deduplication: {dedup.clusters} unique records, {dedup.duplicates} duplicates removed, "
                   f"{dedup.needs_review} pairs to review ({dedup.pending_review} undecided)")
     if "screen" in wanted:
-        count = screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="demo")
+        screen_step(review, quiet)
+    if "extract" in wanted:
+        count = extraction.import_extractions(review, "irm_scheme", EXAMPLE / "irm_schemes.json", who="demo")
         if not quiet:
-            print(f"\nscreening: {count} decisions imported")
-            print(screening.status_frame(review).to_string())
-            print("\nfull-text exclusions by primary reason:")
-            print(screening.exclusion_reasons(review, "full_text").to_string(index=False))
+            frame = schemes.schemes_frame(review)
+            print(f"\nextraction: {count} schemes extracted with irm_scheme, informed by "
+                  f"{len(set().union(*frame['record_ids']))} included reports")
     return review
+
+
+def screen_step(review: Review, quiet: bool) -> None:
+    count = screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="demo")
+    if not quiet:
+        print(f"\nscreening: {count} decisions imported")
+        print(screening.status_frame(review).to_string())
+        print("\nfull-text exclusions by primary reason:")
+        print(screening.exclusion_reasons(review, "full_text").to_string(index=False))

@@ -34,7 +34,6 @@ from review.records import (
 # folds "é" to "e"; marks of other scripts stay (consistently on both sides).
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _NON_WORD = re.compile(r"[^\w\s]+")
-_SPACE = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
@@ -81,21 +80,25 @@ FLAG_NAMES = {
     FLAG_PREPRINT: "preprint",
 }
 
+# Patterns anchored at the start want the notice's own wording ("Correction to:",
+# "Reply to", "Re:"), so "Correction of hallux valgus" or "Response to cisplatin"
+# are not taken for notices.
 _TITLE_FLAG_PATTERNS = (
     (FLAG_ERRATUM, re.compile(
-        r"^\W*(erratum|errata|corrigendum|corrigenda|correction|author correction|"
-        r"publisher correction|notice of correction)\b|\b(erratum|corrigendum)\b|"
-        r"^\W*(correction|corrections) (to|of|for)\b", re.I)),
+        r"^\W*(erratum|errata|corrigendum|corrigenda|author correction|publisher correction|notice of correction)\b|"
+        r"^\W*corrections?\s*(to|of|for)?\s*[:\-–]|^\W*corrections? to\b|\b(erratum|corrigendum)\b", re.I)),
     (FLAG_RETRACTION, re.compile(
         r"\b(retraction|retracted|withdrawn|expression of concern)\b", re.I)),
     (FLAG_REPLY, re.compile(
-        r"^\W*(re|reply|response|comment|commentary|letter|in reply|author reply|"
-        r"authors reply|authors' reply|the authors reply|rebuttal|discussion)\b\W*(to|on|of|re|regarding|about)?\b|"
-        r"\b(reply to|response to|comment on|comments on|commentary on|letter regarding|"
-        r"author'?s'? reply|authors'? response|in response to)\b|"
+        r"^\W*re\s*:|"
+        r"^\W*(in reply|authors?'? reply|the authors reply|reply|rebuttal|rejoinder)\W*$|"
+        r"^\W*(reply|response|comment|comments|commentary|letter|rebuttal|discussion)\s*(to|on|regarding|about|re)?\s*:|"
+        r"^\W*(reply|comment|comments|commentary|letter|rebuttal)\s+(to|on|regarding|about|re)\b|"
+        r"\b(reply to|comment on|comments on|commentary on|letter regarding|authors?'? reply|authors?'? response|"
+        r"in response to)\b|"
         r"[-:–]\s*(reply|response|author reply|authors'? reply|rejoinder)\W*$", re.I)),
     (FLAG_CONFERENCE_ABSTRACT, re.compile(
-        r"^\W*(abstract|poster|oral presentation)\b|\[abstract\]|\(abstract\)|\bmeeting abstract\b", re.I)),
+        r"^\W*(abstract|poster|oral presentation)\s*:|\[abstract\]|\(abstract\)|\bmeeting abstract\b", re.I)),
     (FLAG_APPENDIX, re.compile(
         r"\b(appendix|appendices|annex|annexes|technical annex|supplementary (material|appendix|data|report)|"
         r"online supplement|data supplement)\b", re.I)),
@@ -103,7 +106,9 @@ _TITLE_FLAG_PATTERNS = (
         r"\b(executive summary|summary report|summary of (consultation )?responses|"
         r"analysis of (consultation )?responses|consultation (summary|response|responses|report|analysis)|"
         r"response to (the )?consultation|summary of (the )?consultation|easy read|at a glance)\b", re.I)),
-    (FLAG_PROTOCOL, re.compile(r"\b(study protocol|trial protocol|protocol for|a protocol|protocol of)\b", re.I)),
+    (FLAG_PROTOCOL, re.compile(
+        r"\b(study protocol|trial protocol|review protocol|protocol for|a protocol|protocol of)\b|[:\-–]\s*protocol\b",
+        re.I)),
     (FLAG_CONSULTATION, re.compile(r"\bconsultation\b", re.I)),
     (FLAG_ANNUAL, re.compile(r"\b(annual (report|review|performance|accounts|statement|plan)|yearbook)\b", re.I)),
 )

@@ -451,7 +451,8 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     kind_a, kind_b = flags_a & ~FLAG_CONFERENCE_ABSTRACT, flags_b & ~FLAG_CONFERENCE_ABSTRACT
     # An erratum never shares its article's first page: same volume and first page
     # means one notice that one database labelled "Erratum:" and another did not.
-    flags_differ = (kind_a != kind_b) & ~locators_equal
+    # Nor does an erratum, protocol or appendix share its article's abstract.
+    flags_differ = (kind_a != kind_b) & ~locators_equal & ~_agree(sims["abstract"], 0.97)
     abstract_a, abstract_b = (flags_a & FLAG_CONFERENCE_ABSTRACT) != 0, (flags_b & FLAG_CONFERENCE_ABSTRACT) != 0
     # A conference abstract against the multi-page paper that followed it.
     abstract_vs_paper = ((abstract_a & ~abstract_b & paper_b) | (abstract_b & ~abstract_a & paper_a)) & ~locators_equal
@@ -503,11 +504,14 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     # With the same identifier, title and printed place, an author list that
     # disagrees is a parsing error ("Amber C. F." for "Cicek, Amber F.").
     authors_wrong = authors_conflict & ~same_article & ~(locators_equal & (title >= t.title_auto))
+    # Stage 1 checks of its own: the identifier must not be the only thing in common.
+    id_title_ok = (title >= t.title_with_identifier) | title_missing
+    # Years far apart with the same volume and page are a wrong year in one export.
+    id_year_far = year_far & ~locators_equal
+    id_generic = generic_pair & ~locators_equal & ~same_pmid
     id_ok = (
-        identifier & ~flags_differ & ~abstract_vs_paper & ~numbers_differ & ~year_far & ~authors_wrong
-        & ~doi_conflict & ~pmid_conflict
-        & ((title >= t.title_with_identifier) | title_missing)
-        & ~(generic_pair & ~locators_equal & ~same_pmid)
+        identifier & ~flags_differ & ~abstract_vs_paper & ~numbers_differ & ~id_year_far & ~authors_wrong
+        & ~doi_conflict & ~pmid_conflict & id_title_ok & ~id_generic
     )
     assign(id_ok & same_doi, AUTO_MERGE, "same DOI")
     assign(id_ok & same_pmid, AUTO_MERGE, "same PMID")
@@ -533,7 +537,10 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
          "authors differ"),
         (type_conflict & ~identifier, "publication types differ"),
         (generic_pair & ~locators_equal & ~identifier, "generic title, no volume+page to confirm"),
-        (identifier & ~id_ok, "same identifier but title differs"),
+        (identifier & ~id_title_ok, "same identifier but titles differ"),
+        (identifier & id_year_far, "same identifier but years far apart"),
+        (identifier & authors_wrong, "same identifier but authors differ"),
+        (identifier & id_generic, "same identifier on a generic title, no volume+page to confirm"),
     )
     for mask, why in vetoes:
         hit = mask & undecided

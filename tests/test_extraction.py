@@ -1,0 +1,181 @@
+"""Extraction per scheme: import, drafts and completes, two extractors, agreement, export, the form."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from review import extraction, schemes, screening, store, templates
+from review.example import EXAMPLE
+from review.extraction import ExtractionError
+from review.project import Review
+from review.widgets.extraction_form import ComparisonView, ExtractionForm
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMES_JSON = EXAMPLE / "irm_schemes.json"
+
+
+def _screened(path) -> Review:
+    review = Review.init(path, protocol=EXAMPLE / "review.yaml")
+    review.import_file(REPO / "references" / "mason2014_reference_list.ris", source="S")
+    screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="am")
+    return review
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    review = _screened(tmp_path_factory.mktemp("x") / "r")
+    extraction.import_extractions(review, "irm_scheme", SCHEMES_JSON, who="am")
+    yield review
+    review.close()
+
+
+@pytest.fixture
+def screened(tmp_path):
+    review = _screened(tmp_path / "r")
+    yield review
+    review.close()
+
+
+def _event_count(review) -> int:
+    with store.read_connection(review.engine) as conn:
+        return len(store.read_events(conn))
+
+
+def test_worked_example_loads_38_schemes_with_their_reports(example):
+    frame = schemes.schemes_frame(example)
+    assert len(frame) == 38
+    assert frame.set_index("scheme_id").loc["S01", "record_ids"] == [8, 34, 50]
+    assert len(set().union(*frame["record_ids"])) == 114
+    final = extraction.final_values(example, "irm_scheme")
+    assert len(final) == 38 and final["S01"]["country"] == "australia"
+
+
+def test_export_then_import_round_trips(example, tmp_path):
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"irm.{fmt}"
+        extraction.export_extractions(example, "irm_scheme", fmt, out)
+        other = _screened(tmp_path / f"other-{fmt}")
+        # Reports are linked by the JSON of the example; the export carries values only.
+        assert extraction.import_extractions(other, "irm_scheme", out, who="mg") == 38
+        assert extraction.final_values(other, "irm_scheme") == extraction.final_values(example, "irm_scheme")
+        other.close()
+
+
+def test_frame_for_synthesis(example):
+    frame = extraction.extraction_frame(example, "irm_scheme")
+    assert len(frame) == 38
+    assert {"scheme_id", "country", "irm_type", "outcomes.1.domain", "outcomes.1.direction"} <= set(frame.columns)
+
+
+def test_draft_complete_and_history(screened):
+    schemes.create_scheme(screened, "Darlington", who="am", scheme_id="D")
+    draft = extraction.save(screened, "D", "irm_scheme", {"country": "england"}, extractor="am")
+    assert draft.status == "draft"
+    with pytest.raises(ExtractionError) as info:
+        extraction.save(screened, "D", "irm_scheme", {"country": "england"}, extractor="am", complete=True)
+    paths = [where for where, _ in info.value.problems]
+    assert "scheme_name" in paths and "irm_type" in paths
+    values = {"country": "england", "scheme_name": "Darlington", "irm_type": ["pooled_funds"],
+              "study_designs": ["quasi_experimental"],
+              "outcomes": [{"domain": "health_outcomes", "direction": "better"}]}
+    complete = extraction.save(screened, "D", "irm_scheme", values, extractor="am", complete=True)
+    assert complete.status == "complete"
+    assert [e.status for e in extraction.history(screened, "D", "irm_scheme")] == ["draft", "complete"]
+
+
+def test_two_extractors_compare_and_agree(screened):
+    schemes.create_scheme(screened, "POPP", who="am", scheme_id="P")
+    base = {"country": "england", "scheme_name": "POPP", "irm_type": ["pooled_funds"], "study_designs": ["mixed_methods"],
+            "outcomes": [{"domain": "service_use_costs", "direction": "better"}]}
+    other = json.loads(json.dumps(base))
+    other["outcomes"][0]["direction"] = "mixed"
+    extraction.save(screened, "P", "irm_scheme", base, extractor="am", complete=True)
+    extraction.save(screened, "P", "irm_scheme", other, extractor="mg", complete=True)
+    assert "P" not in extraction.final_values(screened, "irm_scheme")  # disagreement is never picked silently
+    table = extraction.compare(screened, "P", "irm_scheme", "am", "mg")
+    differing = table[~table["same"]]
+    assert differing["field"].tolist() == ["outcomes.1.direction"]
+    assert differing.iloc[0]["am"] == "better" and differing.iloc[0]["mg"] == "mixed"
+    view = ComparisonView(screened, "P", "irm_scheme", "am", "mg", who="hw")
+    view.choices["outcomes.1.direction"].value = "mg"
+    assert view.record() is not None
+    assert extraction.final_values(screened, "irm_scheme")["P"]["outcomes"][0]["direction"] == "mixed"
+
+
+@pytest.mark.parametrize("row, where, words", [
+    ("S99,New,atlantis,pooled_funds,,draft", "x.csv:3 [country]", "neither a code nor a label"),
+    ("S99,New,england,pooled_funds,lots,draft", "x.csv:3 [n_control]", "whole number"),
+    ("S99,New,england,pooled_funds,3,complete", "x.csv:3 [study_designs]", "required"),
+    ("S99,New,england,pooled_funds,3,finished", "x.csv:3 [status]", "draft or complete"),
+])
+def test_bad_import_is_reported_per_row_and_field_and_writes_nothing(screened, tmp_path, row, where, words):
+    file = tmp_path / "x.csv"
+    file.write_text("scheme_id,scheme_name,country,irm_type,n_control,status\n"
+                    "S98,Fine,england,pooled_funds,3,draft\n" + row + "\n")
+    before = _event_count(screened)
+    with pytest.raises(ExtractionError) as info:
+        extraction.import_extractions(screened, "irm_scheme", file, who="am")
+    assert "nothing imported" in str(info.value)
+    assert any(w == where and words in m for w, m in info.value.problems), info.value.problems
+    assert _event_count(screened) == before
+
+
+def test_unknown_column_is_named(screened, tmp_path):
+    file = tmp_path / "x.csv"
+    file.write_text("scheme_id,scheme_name,country,colour,status\nS98,Fine,england,red,draft\n")
+    with pytest.raises(ExtractionError, match=r"x.csv:2 \[colour\]: unknown column"):
+        extraction.import_extractions(screened, "irm_scheme", file, who="am")
+
+
+def test_reports_must_be_included_at_full_text(screened, tmp_path):
+    file = tmp_path / "x.json"
+    file.write_text(json.dumps([{"scheme_id": "S1", "scheme_name": "x", "report_source_ids": "mason2014_ref001",
+                                 "status": "draft", "values": {"country": "england"}}]))
+    with pytest.raises(ExtractionError, match="not included at full text"):
+        extraction.import_extractions(screened, "irm_scheme", file, who="am")
+
+
+def test_form_widget_controls_validation_and_specials(screened):
+    schemes.create_scheme(screened, "Torbay", who="am", scheme_id="T")
+    form = ExtractionForm(screened, "T", "irm_scheme", extractor="am")
+    form.controls["country"].input.value = "england"
+    form.controls["n_control"].input.value = "many"
+    assert form.save(complete=False) is None  # unreadable input: nothing saved, message next to the field
+    assert "many" in form.controls["n_control"].message.value or form.controls["n_control"].message.value
+    form.controls["n_control"].special.value = "not_reported"
+    form.controls["n_intervention"].special.value = "not_applicable"
+    assert form.save(complete=True) is None  # required fields missing
+    assert form.controls["scheme_name"].message.value
+    form.controls["scheme_name"].input.value = "Torbay Care Trust"
+    form.controls["irm_type"].input.value = ("structural_integration",)
+    form.controls["study_designs"].input.value = ("qualitative", "uncontrolled")
+    row = form.controls["outcomes"].add_row()
+    row["domain"].input.value = "service_use_costs"
+    row["direction"].input.value = "better"
+    saved = form.save(complete=True)
+    assert saved is not None and saved.status == "complete"
+    assert saved.values["n_control"] == templates.NOT_REPORTED
+    assert saved.values["n_intervention"] == templates.NOT_APPLICABLE
+    assert "History (2 saves" not in form.history.value and "History (1 saves" in form.history.value
+    again = ExtractionForm(screened, "T", "irm_scheme", extractor="am")  # reopens with the saved values
+    assert again.controls["n_control"].special.value == "not_reported"
+    assert again.controls["study_designs"].input.value == ("qualitative", "uncontrolled")
+    assert len(again.controls["outcomes"].rows) == 1
+
+
+def test_cli_extract(tmp_path):
+    review = _screened(tmp_path / "r")
+    review.close()
+    run = lambda *a: subprocess.run([sys.executable, "-m", "review.cli", *map(str, a)], capture_output=True,
+                                    text=True, timeout=120)
+    done = run("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "irm_scheme")
+    assert done.returncode == 0, done.stderr
+    assert "imported 38 extractions" in done.stdout
+    out = run("extract", "export", tmp_path / "r", "--template", "irm_scheme", "--format", "csv").stdout
+    assert out.splitlines()[0].startswith("scheme_id,country,scheme_name")
+    assert len(out.strip().splitlines()) == 39
+    bad = run("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "nope")
+    assert bad.returncode == 1 and "nope" in bad.stderr
