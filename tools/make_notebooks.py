@@ -213,6 +213,93 @@ def notebook_02():
     ]
 
 
+def notebook_03():
+    return [
+        new_markdown_cell(
+            "# 3 · Schemes and data extraction\n\n"
+            "The unit of synthesis is the **scheme** (a study), not the report: Mason et al. (2014) included 122 "
+            "reports covering 38 schemes. Reports included at full text are linked to schemes (one report may "
+            "inform several), and data are extracted per scheme through a **template** "
+            "(`extraction_templates/*.yaml`), rendered here as a form."
+        ),
+        new_code_cell(
+            "import pandas as pd\n"
+            "\n"
+            "from review import extraction, schemes\n"
+            "from review.example import EXAMPLE, REPO, build_example\n"
+            "\n"
+            "review = build_example(REPO / \"build\" / \"notebook-03\", quiet=True, through=\"screen\")\n"
+            "template = extraction.load_template(review, \"irm_scheme\")\n"
+            "pd.DataFrame([(f.name, f.label, f.type, f.vocabulary.name if f.vocabulary else \"\", f.required)\n"
+            "              for f in template.fields], columns=[\"field\", \"label\", \"type\", \"vocabulary\", \"required\"])"
+        ),
+        new_markdown_cell("## The 38 schemes of the worked example\n\nLoaded through the same path as "
+                          "`review extract import DIR --template irm_scheme FILE`: each row creates its scheme, "
+                          "links its reports and saves the extracted values (checked against the template first; "
+                          "one bad row and nothing is written)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "count = extraction.import_extractions(review, \"irm_scheme\", EXAMPLE / \"irm_schemes.json\", who=\"am\")\n"
+            "frame = schemes.schemes_frame(review)\n"
+            "print(f\"{count} schemes, informed by {len(set().union(*frame['record_ids']))} included reports\")"
+        ),
+        new_code_cell("frame.head(10)"),
+        new_markdown_cell("## The form\n\nA second extractor (mg) extracts scheme S13 (cross-charging) "
+                          "independently. Each field has the right control for its type, and every field can be "
+                          "answered *not reported* or *not applicable*, which stay distinct from an empty draft. "
+                          "**Save as complete** only works once the form is valid; messages appear next to fields."),
+        new_code_cell(
+            "from review.widgets.extraction_form import ComparisonView, ExtractionForm\n"
+            "\n"
+            "form = ExtractionForm(review, \"S13\", \"irm_scheme\", extractor=\"mg\")\n"
+            "form"
+        ),
+        new_markdown_cell("Run unattended, the next cell fills mg's form through the controls and saves it: first "
+                          "as complete with a required field missing (refused, with the message next to the field), "
+                          "then complete."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "am = extraction.latest_by_extractor(review, \"S13\", \"irm_scheme\")[\"am\"].values\n"
+            "form.set_values(am)\n"
+            "form.controls[\"study_designs\"].input.value = ()\n"
+            "print(form.save(complete=True))\n"
+            "print(\"study_designs:\", form.controls[\"study_designs\"].message.value)\n"
+            "form.controls[\"study_designs\"].input.value = (\"mixed_methods\",)\n"
+            "form.controls[\"outcomes\"].rows[1][\"direction\"].input.value = \"unclear\"\n"
+            "print(form.save(complete=True).status)"
+        ),
+        new_markdown_cell("## Comparing two extractors\n\nField by field; choose a side for each difference and "
+                          "record the agreed version (an event: both extractions stay in the history)."),
+        new_code_cell(
+            "table = extraction.compare(review, \"S13\", \"irm_scheme\", \"am\", \"mg\")\n"
+            "table[~table[\"same\"]]"
+        ),
+        new_code_cell(
+            "view = ComparisonView(review, \"S13\", \"irm_scheme\", \"am\", \"mg\", who=\"hw\")\n"
+            "view"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "for field, toggle in view.choices.items():\n"
+            "    toggle.value = \"am\"  # after discussion, the team keeps am's reading\n"
+            "view.record()\n"
+            "print(view.message.value)\n"
+            "print(extraction.final_values(review, \"irm_scheme\")[\"S13\"] == am)"
+        ),
+        new_markdown_cell("## The extraction table\n\nOne row per scheme, the final values (agreed, else the "
+                          "only complete version): what synthesis starts from. `review extract export DIR "
+                          "--template irm_scheme --format csv` writes the same."),
+        new_code_cell(
+            "table = extraction.extraction_frame(review, \"irm_scheme\")\n"
+            "table[[\"scheme_id\", \"country\", \"scheme_name\", \"irm_type\", \"study_designs\"]].head(10)"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(table[\"country\"].value_counts().sort_index().to_string())"
+        ),
+    ]
+
+
 def write(name: str, cells) -> None:
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -220,11 +307,16 @@ def write(name: str, cells) -> None:
     nbformat.write(nb, NOTEBOOKS / name)
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
                     name], cwd=NOTEBOOKS, check=True)
+    # Saved widget state is megabytes of model JSON that only matters for a live kernel.
+    executed = nbformat.read(NOTEBOOKS / name, as_version=4)
+    executed.metadata.pop("widgets", None)
+    nbformat.write(executed, NOTEBOOKS / name)
 
 
 NOTEBOOK_SOURCES = {
     "01": ("01_import_and_deduplicate.ipynb", notebook_01),
     "02": ("02_screen.ipynb", notebook_02),
+    "03": ("03_extract.ipynb", notebook_03),
 }
 
 
