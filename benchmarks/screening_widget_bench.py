@@ -98,7 +98,7 @@ def main() -> int:
             # A fresh reviewer per order keeps the queues comparable.
         review.close()
 
-    print(f"\n| order | records | clicks | open widget (s) | median (ms) | p95 (ms) | max (ms) |")
+    print("\n| order | records | clicks | open widget (s) | median (ms) | p95 (ms) | max (ms) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['order']} | {r['records']:,} | {r['clicks']} | {r['open_s']} | {r['median_ms']} | "

@@ -75,14 +75,18 @@ def _cmd_status(args) -> int:
     return 0
 
 
+def _emit(text: str, out: str | None) -> int:
+    """Text the API already wrote to `out`, or that goes to standard output."""
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    else:
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def _cmd_export(args) -> int:
     with Review.open(args.dir) as review:
-        text = review.export(args.format, args.out)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+        return _emit(review.export(args.format, args.out), args.out)
 
 
 def _cmd_dedupe(args) -> int:
@@ -113,12 +117,7 @@ def _cmd_decisions_export(args) -> int:
     from review import screening
 
     with Review.open(args.dir) as review:
-        text = screening.export_decisions(review, args.out)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+        return _emit(screening.export_decisions(review, args.out), args.out)
 
 
 def _cmd_screening_status(args) -> int:
@@ -151,12 +150,7 @@ def _cmd_extract_export(args) -> int:
     from review import extraction
 
     with Review.open(args.dir) as review:
-        text = extraction.export_extractions(review, args.template, args.format, args.out)
-    if args.out is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+        return _emit(extraction.export_extractions(review, args.template, args.format, args.out), args.out)
 
 
 def _cmd_schemes_list(args) -> int:

@@ -271,7 +271,7 @@ def import_extractions(review: "Review", template_name: str, file: str | Path, w
                 continue
             unknown = []
         for column in unknown:
-            problems.append((f"{at} [{column}]", f"unknown key: not a column of an extraction import"))
+            problems.append((f"{at} [{column}]", "unknown key: not a column of an extraction import"))
         for problem in templates.validate(template, values, complete=status == COMPLETE):
             problems.append((f"{at} [{problem.field_path}]", problem.message))
         if not name and isinstance(values.get("scheme_name"), str):

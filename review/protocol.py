@@ -9,13 +9,14 @@ naming the field path, its line and the problem.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from review.dedup.score import Thresholds
+from review.yaml_lines import compose, line_of
 
 PROTOCOL_FILE = "review.yaml"
 
@@ -191,20 +192,65 @@ def default_protocol(title: str) -> Protocol:
     )
 
 
-def _line_of(root: yaml.Node | None, path: list) -> int | None:
-    """1-based line of the YAML node at `path`, or of its nearest existing parent."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for key in path:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            match = node.value[key]
-        else:
-            match = None
-        if match is None:
-            break
-        node, line = match, match.start_mark.line + 1
-    return line
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def _is_type(value, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[name])
+
+
+def check_schema(schema: dict, value, where: tuple = ()) -> tuple[list, str] | None:
+    """The first problem of `value` against a JSON-Schema subset, as (path, message), or None.
+
+    Covers what SCHEMA uses (type, enum, required, properties, additionalProperties,
+    items, minLength, minItems, minimum, maximum, pattern). Written here rather than
+    taken from jsonschema, whose import costs seconds on every `review` command.
+    """
+    path = list(where)
+    if "enum" in schema and value not in schema["enum"]:
+        return path, f"{value!r} is not one of {schema['enum']!r}"
+    kind = schema.get("type")
+    if kind and not _is_type(value, kind):
+        return path, f"{value!r} is not of type {kind!r}"
+    if isinstance(value, dict):
+        for name in schema.get("required", ()):
+            if name not in value:
+                return path, f"{name!r} is a required property"
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties", True)
+        for name, item in value.items():
+            if name in properties:
+                problem = check_schema(properties[name], item, (*where, name))
+            elif extra is False:
+                return path, f"unknown field: {name!r}"
+            elif isinstance(extra, dict):
+                problem = check_schema(extra, item, (*where, name))
+            else:
+                problem = None
+            if problem is not None:
+                return problem
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            return path, f"needs at least {schema['minItems']} item(s)"
+        for i, item in enumerate(value):
+            problem = check_schema(schema.get("items", {}), item, (*where, i))
+            if problem is not None:
+                return problem
+    if isinstance(value, str):
+        if len(value) < schema.get("minLength", 0):
+            return path, "must not be empty"
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            return path, f"{value!r} does not match {schema['pattern']!r}"
+    if _is_type(value, "number"):
+        if "minimum" in schema and value < schema["minimum"]:
+            return path, f"{value} is less than the minimum of {schema['minimum']}"
+        if "maximum" in schema and value > schema["maximum"]:
+            return path, f"{value} is greater than the maximum of {schema['maximum']}"
+    return None
 
 
 def _format_path(path) -> str:
@@ -217,7 +263,7 @@ def _format_path(path) -> str:
 def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
     try:
         data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ProtocolError(path, "", f"not valid YAML: {getattr(exc, 'problem', exc)}",
@@ -225,15 +271,10 @@ def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
     if not isinstance(data, dict):
         raise ProtocolError(path, "", "the protocol must be a mapping of fields (title, stages, ...)", 1)
 
-    validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        err = errors[0]
-        where = list(err.absolute_path)
-        message = err.message
-        if err.validator == "additionalProperties":
-            message = f"unknown field: {message.split('(')[-1].rstrip(')')}"
-        raise ProtocolError(path, _format_path(where), message, _line_of(root, where))
+    problem = check_schema(SCHEMA, data)
+    if problem is not None:
+        where, message = problem
+        raise ProtocolError(path, _format_path(where), message, line_of(root, where))
 
     protocol = Protocol(
         title=data["title"],
@@ -257,7 +298,7 @@ def _check_references(protocol: Protocol, path: str, root) -> None:
     """Checks a schema cannot express: uniqueness and names that must exist."""
 
     def fail(where: list, message: str):
-        raise ProtocolError(path, _format_path(where), message, _line_of(root, where))
+        raise ProtocolError(path, _format_path(where), message, line_of(root, where))
 
     seen: set[str] = set()
     for i, reason in enumerate(protocol.exclusion_reasons):

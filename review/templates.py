@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from review.yaml_lines import compose, line_of
+
 FIELD_TYPES = ("text", "long_text", "integer", "number", "date", "boolean",
                "single_choice", "multiple_choice", "group")
 TEXT_TYPES = ("text", "long_text")
@@ -175,23 +177,6 @@ def is_special(value, kind: str | None = None) -> bool:
 # --- reading templates -------------------------------------------------------------------
 
 
-def _line_of(root: yaml.Node | None, path: tuple, key: bool = False) -> int | None:
-    """1-based line of the node at `path` (of its key if `key`), or of the nearest parent that exists."""
-    node, line = root, (root.start_mark.line + 1 if root is not None else None)
-    for i, step in enumerate(path):
-        match = None
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if getattr(k, "value", None) == str(step):
-                    match = k if key and i == len(path) - 1 else v
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            match = node.value[step]
-        if match is None:
-            break
-        node, line = match, match.start_mark.line + 1
-    return line
-
-
 def _suggest(word, choices) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
@@ -204,7 +189,7 @@ class _Reader:
         self.path, self.root = path, root
 
     def fail(self, where: tuple, message: str, key: bool = False):
-        raise TemplateError(self.path, _line_of(self.root, where, key), message)
+        raise TemplateError(self.path, line_of(self.root, where, key), message)
 
     def check_keys(self, where: tuple, data: dict, allowed, what: str) -> None:
         for key in data:
@@ -350,7 +335,7 @@ class _Reader:
             help=self.text(where + ("help",), item.get("help"), f"{what}: help"),
             required=required,
             unit=self.text(where + ("unit",), item.get("unit"), f"{what}: unit"),
-            line=_line_of(self.root, where),
+            line=line_of(self.root, where),
         )
         if kind in NUMBER_TYPES:
             for key in ("min", "max"):
@@ -414,7 +399,7 @@ def parse_template(text: str, path: str | Path = "<template>") -> Template:
     path = str(path)
     try:
         data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
@@ -438,7 +423,7 @@ def load_template(path: str | Path) -> Template:
         raise TemplateError(path, None, f"not UTF-8 text: {exc.reason}") from None
     template = parse_template(text, path)
     if template.name != path.stem:
-        line = _line_of(yaml.compose(text, Loader=yaml.SafeLoader), ("name",))
+        line = line_of(compose(text), ("name",))
         raise TemplateError(path, line, f"template name '{template.name}' does not match the file name "
                                         f"'{path.name}' (rename one of them)")
     return template

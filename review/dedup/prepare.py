@@ -561,7 +561,13 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
     title_main, title_alt = split_translation(title_clean)
     folded = fold(title_main)
     folded_alt = fold(title_alt)
-    keys, name_words, corporate = author_keys(split_authors(row.get("authors")), cache.setdefault("authors", {}))
+    # Whole author lists recur too (the same paper from several databases).
+    author_list = tuple(split_authors(row.get("authors")))
+    lists = cache.setdefault("author_lists", {})
+    found = lists.get(author_list)
+    if found is None:
+        found = lists[author_list] = author_keys(list(author_list), cache.setdefault("authors", {}))
+    keys, name_words, corporate = found
     journal = text["journal"]
     jtokens = _cached(cache, "journal", journal_tokens, journal)
     issue = text["issue"]
@@ -600,7 +606,7 @@ def prepare_record(row: dict, cache: dict | None = None) -> dict:
         "paper_like": _paper_like(first, last, issue),
         # The start of the abstract is enough to tell two abstracts apart; without
         # spaces, "BackgroundClinical" and "BACKGROUND: Clinical" agree.
-        "abstract": fold(text["abstract"][:600]).replace(" ", "")[:350],
+        "abstract": fold(text["abstract"][:450]).replace(" ", "")[:350],
         "completeness": sum(1 for f in _COMPLETENESS_FIELDS if text[f].strip()) + bool(keys),
     }
 

@@ -210,8 +210,9 @@ def author_similarity(a: tuple, b: tuple) -> float:
     exact = set(long_keys)
     matched = 0
     for name, words in zip(short_keys, short_words):
-        if name in exact or any(_same_author(name, other, words, other_words)
-                                for other, other_words in zip(long_keys, long_words)):
+        # Cheapest test first: exact, then one C-level fuzzy search, then the rest.
+        if name in exact or process.extractOne(name, long_keys, scorer=fuzz.ratio, score_cutoff=85) is not None or any(
+                _same_author(name, other, words, other_words) for other, other_words in zip(long_keys, long_words)):
             matched += 1
     return 0.5 * first + 0.5 * matched / len(short_keys)
 
