@@ -105,3 +105,25 @@ def test_random_order_is_reproducible(review):
     first = ScreeningSession(review, "title_abstract", "am", order="random", seed=3)._rank
     again = ScreeningSession(review, "title_abstract", "am", order="random", seed=3)._rank
     assert first == again and sorted(first) == [1, 2, 3, 4, 5]
+
+
+def test_full_text_attach_and_not_retrieved(review, tmp_path):
+    for record in (1, 2):
+        for who in ("am", "mg"):
+            screening.decide(review, "title_abstract", who, record, "include")
+    widget = ScreeningWidget(review, "full_text", "am", order="import")
+    assert widget.full_text_row.layout.display == "flex"
+    widget.full_text.value = str(tmp_path / "missing.pdf")
+    widget.attach_button.click()
+    assert "not found" in widget.message.value
+    pdf = tmp_path / "one.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    widget.full_text.value = str(pdf)
+    widget.attach_button.click()
+    assert "Full text: <code>" in widget.card.value
+    widget.forward_button.click()
+    assert widget.session.current == 2
+    widget.not_retrieved_button.click()
+    state = screening.ScreeningState.load(review)
+    assert state.full_texts == {1: str(pdf)} and 2 in state.not_retrieved
+    assert ScreeningWidget(review, "title_abstract", "am", order="import").full_text_row.layout.display == "none"

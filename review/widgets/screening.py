@@ -54,6 +54,15 @@ class ScreeningWidget:
         self.forward_button = widgets.Button(description="Forward", icon="arrow-right", tooltip="→")
         self.jump = widgets.IntText(description="Record", layout=widgets.Layout(width="14em"))
         self.jump_button = widgets.Button(description="Go")
+        # Full texts are fetched at the later stages: attach a file or URL, or record it could not be had.
+        self.full_text = widgets.Text(placeholder="full text: file path or URL", layout=widgets.Layout(width="30em"))
+        self.attach_button = widgets.Button(description="Attach full text", icon="paperclip")
+        self.not_retrieved_button = widgets.Button(description="Not retrieved", icon="ban")
+        self.attach_button.on_click(lambda _: self.attach())
+        self.not_retrieved_button.on_click(lambda _: self.not_retrieved())
+        first_stage = protocol.stages[0].name == stage
+        self.full_text_row = widgets.HBox([self.full_text, self.attach_button, self.not_retrieved_button],
+                                          layout=widgets.Layout(display="none" if first_stage else "flex"))
         self.progress = widgets.IntProgress(min=0, max=max(len(self.session.pool), 1))
         self.progress_text = widgets.HTML()
         self.message = widgets.HTML()
@@ -70,7 +79,7 @@ class ScreeningWidget:
         self.ui = widgets.VBox([
             self.header, self.card_box,
             widgets.HBox([self.include_button, self.exclude_button, self.maybe_button]),
-            self.reasons, self.reason_help, self.note,
+            self.reasons, self.reason_help, self.note, self.full_text_row,
             widgets.HBox([self.undo_button, self.back_button, self.forward_button, self.jump, self.jump_button]),
             widgets.HBox([self.progress, self.progress_text]), self.message,
         ])
@@ -119,6 +128,31 @@ class ScreeningWidget:
         undone = self.session.undo()
         self.message.value = ("Nothing to undo." if undone is None else
                               f"Undone: {escape(undone.decision)} for record {undone.record_id}.")
+        self.show()
+
+    def attach(self) -> None:
+        cluster = self.session.current
+        if cluster is None:
+            return
+        try:
+            screening.attach_full_text(self.session.review, cluster, self.full_text.value, who=self.session.reviewer)
+        except screening.ScreeningError as exc:
+            self.message.value = f"<span style='color:#a00'>{escape(exc)}</span>"
+            return
+        self.session.state.full_texts[cluster] = self.full_text.value.strip()
+        self.message.value = f"Full text attached to record {cluster}."
+        self.full_text.value = ""
+        self.show()
+
+    def not_retrieved(self) -> None:
+        """The full text could not be obtained: the record leaves this stage's queue (PRISMA counts it)."""
+        cluster = self.session.current
+        if cluster is None:
+            return
+        screening.mark_not_retrieved(self.session.review, cluster, who=self.session.reviewer)
+        self.session.state.not_retrieved[cluster] = ""
+        self.message.value = f"Record {cluster} marked as not retrieved."
+        self.session.forward()
         self.show()
 
     def go_to(self, record_id: int) -> None:
