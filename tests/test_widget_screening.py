@@ -127,3 +127,31 @@ def test_full_text_attach_and_not_retrieved(review, tmp_path):
     state = screening.ScreeningState.load(review)
     assert state.full_texts == {1: str(pdf)} and 2 in state.not_retrieved
     assert ScreeningWidget(review, "title_abstract", "am", order="import").full_text_row.layout.display == "none"
+
+
+def test_inputs_never_carry_over_to_another_record(review):
+    widget = ScreeningWidget(review, "title_abstract", "am", order="import")
+    widget.reasons.value = ["children_services"]
+    widget.note.value = "kids only"
+    widget.exclude_button.click()  # record 1
+    widget.back_button.click()
+    assert widget.reasons.value == ["children_services"] and widget.note.value == "kids only"
+    widget.forward_button.click()  # record 2: nothing decided yet, so empty inputs
+    assert widget.session.current == 2 and widget.reasons.value == [] and widget.note.value == ""
+    widget.exclude_button.click()
+    state = screening.ScreeningState.load(review)
+    assert state.reviewer_decision("title_abstract", 2, "am").reasons == ()
+
+
+def test_one_click_exclusion_with_a_reason_and_modifier_keys(review):
+    widget = ScreeningWidget(review, "title_abstract", "am", order="import")
+    widget.reasons.value = ["children_services"]
+    widget.reason_buttons[0].click()  # "Exclude: health_care_only"
+    state = screening.ScreeningState.load(review)
+    assert state.reviewer_decision("title_abstract", 1, "am").reasons == ("health_care_only", "children_services")
+    assert "Saved: exclude (health_care_only, children_services)" in widget.message.value
+    widget.on_key({"key": "e", "ctrlKey": True})
+    widget.on_key({"key": "e", "repeat": True})
+    assert widget.session.current == 2
+    widget.on_key({"key": "I"})  # capital letters work too
+    assert screening.ScreeningState.load(review).reviewer_decision("title_abstract", 2, "am").decision == "include"

@@ -2,7 +2,14 @@
 
 All logic lives in ScreeningSession (review.screening_session); each button
 calls one of its methods. Keyboard: i include, e exclude, m maybe, u undo,
-left/right arrows back and forward (click the record first to give it focus).
+left/right arrows back and forward, while the mouse is over the record (ipyevents
+listens only there, and takes every key while it does).
+
+One "Exclude: <reason>" button per protocol reason excludes with that primary
+reason in a single click. It is also the safe way: with JupyterLab's default
+of sending widget messages over kernel subshells, a reason typed into the tags
+box just before clicking Exclude can arrive after the click (`make setup`
+turns that setting off in the project's own JupyterLab).
 """
 
 from __future__ import annotations
@@ -42,9 +49,17 @@ class ScreeningWidget:
         self.reasons = widgets.TagsInput(
             value=[], allowed_tags=[r.code for r in protocol.exclusion_reasons], allow_duplicates=False,
             placeholder="exclusion reasons (first = primary)")
+        self.reason_buttons = []
+        for reason in protocol.exclusion_reasons:
+            button = widgets.Button(description=f"Exclude: {reason.code}", tooltip=reason.label,
+                                    layout=widgets.Layout(width="auto"))
+            button.on_click(lambda _, code=reason.code: self.decide(screening.EXCLUDE, primary=code))
+            self.reason_buttons.append(button)
         self.reason_help = widgets.HTML(
-            "<small>" + " · ".join(f"<b>{escape(r.code)}</b>: {escape(r.label)}"
-                                   for r in protocol.exclusion_reasons) + "</small>")
+            "<small>Type reason codes in the box and press <b>Tab</b> to add each (the first is the primary "
+            "reason), or click an <b>Exclude: reason</b> button. Keys i / e / m / u and ← → work while the "
+            "mouse is over the record.<br>" + " · ".join(f"<b>{escape(r.code)}</b>: {escape(r.label)}"
+                                                         for r in protocol.exclusion_reasons) + "</small>")
         self.note = widgets.Text(placeholder="note (optional)", layout=widgets.Layout(width="40em"))
         self.include_button = widgets.Button(description="Include", button_style="success", tooltip="i")
         self.exclude_button = widgets.Button(description="Exclude", button_style="danger", tooltip="e")
@@ -79,6 +94,7 @@ class ScreeningWidget:
         self.ui = widgets.VBox([
             self.header, self.card_box,
             widgets.HBox([self.include_button, self.exclude_button, self.maybe_button]),
+            widgets.HBox(self.reason_buttons, layout=widgets.Layout(flex_flow="row wrap")),
             self.reasons, self.reason_help, self.note, self.full_text_row,
             widgets.HBox([self.undo_button, self.back_button, self.forward_button, self.jump, self.jump_button]),
             widgets.HBox([self.progress, self.progress_text]), self.message,
@@ -101,7 +117,10 @@ class ScreeningWidget:
         return event
 
     def on_key(self, event: dict) -> None:
-        action = KEYS.get(event.get("key", ""))
+        if event.get("ctrlKey") or event.get("metaKey") or event.get("altKey") or event.get("repeat"):
+            return  # Ctrl+E and a held-down key must not decide anything
+        key = event.get("key", "")
+        action = KEYS.get(key if key.startswith("Arrow") else key.lower())
         if action in ("include", "exclude", "maybe"):
             self.decide(action)
         elif action == "undo":
@@ -113,14 +132,17 @@ class ScreeningWidget:
 
     # --- actions ----------------------------------------------------------------------
 
-    def decide(self, decision: str) -> None:
+    def decide(self, decision: str, primary: str | None = None) -> None:
         reasons = list(self.reasons.value) if decision == screening.EXCLUDE else []
+        if primary is not None:
+            reasons = [primary] + [r for r in reasons if r != primary]
         try:
             made = self.session.decide(decision, reasons, self.note.value)
         except screening.ScreeningError as exc:
             self.message.value = f"<span style='color:#a00'>{escape(exc)}</span>"
             return
-        self.message.value = f"Saved: {escape(made.decision)} for record {made.record_id}."
+        reasons = f" ({escape(', '.join(made.reasons))})" if made.reasons else ""
+        self.message.value = f"Saved: {escape(made.decision)}{reasons} for record {made.record_id}."
         self.reasons.value, self.note.value = [], ""
         self.show()
 
@@ -179,17 +201,18 @@ class ScreeningWidget:
         self.header.value = (f"<b>{escape(self._stage_label)}</b> · reviewer <b>{escape(self.session.reviewer)}</b>"
                              f" · order: {escape(self.session.order)}")
         cluster = self.session.current
-        for button in (self.include_button, self.exclude_button, self.maybe_button):
+        for button in (self.include_button, self.exclude_button, self.maybe_button, *self.reason_buttons):
             button.disabled = cluster is None
         self.back_button.disabled = self.session.position == 0
         if cluster is None:
             self.card.value = _STYLE + "<div class='rv-card'><h3>All records at this stage are screened.</h3></div>"
             return
         self.card.value = _STYLE + self.card_html(cluster)
+        # The inputs show this record's own reasons and note, never the previous record's.
         mine = self.session.my_decision()
-        if mine is not None:
-            self.reasons.value = list(mine.reasons)
-            self.note.value = mine.note
+        self.reasons.value = list(mine.reasons) if mine else []
+        self.note.value = mine.note if mine else ""
+        self.jump.value = cluster
 
     def card_html(self, cluster: int) -> str:
         record = self.session.record(cluster)
@@ -202,7 +225,7 @@ class ScreeningWidget:
         mine_html = ""
         if mine is not None:
             reasons = f" ({escape(', '.join(mine.reasons))})" if mine.reasons else ""
-            mine_html = f"<div class='rv-mine'>Your decision: {escape(mine.decision)}{reasons}</div>"
+            mine_html = f"<div class='rv-mine' style='margin: 6px 0'>Your decision: {escape(mine.decision)}{reasons}</div>"
         full_text = self.session.state.full_texts.get(cluster)
         full_html = f"<div>Full text: <code>{escape(full_text)}</code></div>" if full_text else ""
         keywords = "; ".join(record["keywords"])
