@@ -9,6 +9,8 @@ stays where Playwright last clicked, so the test clicks the record card before p
 
 from __future__ import annotations
 
+import re
+
 import time
 
 import nbformat
@@ -132,7 +134,8 @@ def test_screening_widget_in_jupyterlab(jupyter_server, page, run_notebook, tmp_
     progress = widget.locator(".widget-html", has_text="decided ·")
 
     def button(name):
-        return widget.locator(f'.widget-button:has-text("{name}")')
+        # Exact name: "Exclude" must not match the "Exclude: <reason>" buttons.
+        return widget.locator(".widget-button").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
 
     # 1. Record 1: the untrusted title is literal text; the inclusion terms are marked.
     expect(card).to_contain_text("record 1")
@@ -203,7 +206,7 @@ def test_screening_widget_in_jupyterlab(jupyter_server, page, run_notebook, tmp_
     expect(tag).to_have_text(["children_services", "health_care_only"])
     _wait_widgets_synced(page)  # the kernel has both reasons before the click (see _WIDGETS_SYNCED_JS)
     button("Exclude").click()
-    expect(message).to_have_text("Saved: exclude for record 3.")
+    expect(message).to_have_text("Saved: exclude (children_services, health_care_only) for record 3.")
     expect(card).to_contain_text("record 4")
     assert _decision(review_path, 3).reasons == ("children_services", "health_care_only")
     assert _history(review_path) == [(1, "include", ()), (2, "exclude", ()),
