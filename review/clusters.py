@@ -217,13 +217,15 @@ def current_clusters(engine) -> dict[int, int]:
     merges = pairs[(pairs["decision"] == AUTO_MERGE)].sort_values("score", ascending=False, kind="stable")
     merge_list = [(position[a], position[b]) for a, b in zip(merges["record_a"], merges["record_b"])
                   if a in position and b in position and manual.get(_pair(a, b)) != DIFFERENT]
-    conflicts = pairs[pairs["conflict"].astype(bool)]
-    cannot = [(position[a], position[b]) for a, b in zip(conflicts["record_a"], conflicts["record_b"])]
-    cannot += [(position[a], position[b]) for (a, b), d in manual.items()
-               if d == DIFFERENT and a in position and b in position]
+    conflicting = pairs[pairs["conflict"].astype(bool)]
+    # The scorer's conflicts stop automatic merges; a reviewer's "same" may still join them.
+    conflicts = [(position[a], position[b]) for a, b in zip(conflicting["record_a"], conflicting["record_b"])
+                 if a in position and b in position]
+    cannot = [(position[a], position[b]) for (a, b), d in manual.items()
+              if d == DIFFERENT and a in position and b in position]
     must = [(position[a], position[b]) for (a, b), d in manual.items()
             if d == SAME and a in position and b in position]
-    result = cluster(len(ids), merge_list, cannot, completeness, must_link=must)
+    result = cluster(len(ids), merge_list, cannot, completeness, must_link=must, conflicts=conflicts)
     return {rid: ids[int(primary)] for rid, primary in zip(ids, result.root)}
 
 

@@ -171,3 +171,21 @@ def test_prepare_records_rejects_missing_or_repeated_ids():
         p.prepare_records(pd.DataFrame({"title": ["x"]}))
     with pytest.raises(ValueError, match="unique"):
         p.prepare_records(pd.DataFrame({"record_id": ["a", "a"], "title": ["x", "y"]}))
+
+
+@pytest.mark.parametrize("title", [
+    "Correction of hallux valgus by distal osteotomy",
+    "Response to cisplatin in advanced ovarian cancer",
+    "Re-evaluation of the PACE model of care",
+    "Letter writing as a therapeutic intervention",
+    "Discussion groups for carers of people with dementia",
+    "Abstract reasoning in older adults",
+])
+def test_ordinary_titles_starting_with_notice_words_are_not_flagged(title):
+    assert p.title_flags(title) & (p.FLAG_ERRATUM | p.FLAG_REPLY | p.FLAG_CONFERENCE_ABSTRACT) == 0
+
+
+@pytest.mark.parametrize("title", ["Re: Integrated care pilots", "In reply", "Letter to the editor: pooled budgets",
+                                   "Comment on: Integrated care in England", "Authors' reply"])
+def test_notice_wording_is_flagged_as_reply(title):
+    assert p.title_flags(title) & p.FLAG_REPLY

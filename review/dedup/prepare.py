@@ -157,6 +157,10 @@ GENERIC_TITLES = frozenset(
         "acknowledgment", "acknowledgments", "poster", "posters", "poster session",
         "oral presentations", "front matter", "back matter", "masthead", "cover",
         "calendar", "correspondence", "author index", "subject index", "instructions for authors",
+        "editorial introduction", "editor's introduction", "editors' introduction", "guest editors' introduction",
+        "introduction to the special issue", "editor's comments", "editors' comments", "editorial comment",
+        "from the editor", "from the editors", "letter from the editor", "message from the editor",
+        "editor's note", "in memoriam", "corrections", "errata", "reviewer acknowledgement",
     )
 )
 

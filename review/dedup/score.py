@@ -54,8 +54,8 @@ class Thresholds:
     abstract_agree: float = 0.90
     min_evidence: float = 2.0  # fields agreeing besides the title
     score_auto: float = 0.80  # weighted score an automatic merge also needs
-    review_title: float = 0.80  # below this title similarity a vetoed pair is distinct
-    review_score: float = 0.70  # weighted score that makes a non-merged pair worth a look
+    review_title: float = 0.80  # title similarity that, with review_score, makes a pair worth a look
+    review_score: float = 0.70  # weighted score a non-merged pair needs to be worth a look
     candidate_title: float = 0.60  # pairs below this (and no shared identifier) are dropped early
 
     def to_dict(self) -> dict:
@@ -100,12 +100,20 @@ def title_similarity(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray
     compact = _ratio_pairs(prepared["title_compact"].to_numpy(object), left, right)
     best = np.fmax(spaced, compact)
     best = np.fmax(best, subtitle_dropped(prepared, left, right))
+    return _with_translated_titles(prepared, left, right, best)
+
+
+def _with_translated_titles(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray,
+                            best: np.ndarray) -> np.ndarray:
+    """Raise `best` where a title given in two languages matches the other record in either."""
+    titles = prepared["title"].to_numpy(object)
     alternative = prepared["title_alt"].to_numpy(object)
     has_alt = (alternative[left] != "") | (alternative[right] != "")
     if has_alt.any():
         l, r = left[has_alt], right[has_alt]
         with_alt = np.fmax(_ratio_across(alternative, titles, l, r), _ratio_across(titles, alternative, l, r))
         with_alt = np.fmax(with_alt, _ratio_across(alternative, alternative, l, r))
+        best = best.copy()
         best[has_alt] = np.fmax(best[has_alt], with_alt)
     return best
 
@@ -331,16 +339,18 @@ def _pairwise(function, values: np.ndarray, left: np.ndarray, right: np.ndarray)
     return out
 
 
-def similarities(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray,
-                 title: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def similarities(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray) -> dict[str, np.ndarray]:
     """All field similarities for the given pairs."""
     sims: dict[str, np.ndarray] = {}
-    sims["title"] = title if title is not None else title_similarity(prepared, left, right)
+    sims["title"] = title_similarity(prepared, left, right)
     # Not a field: marks pairs whose titles differ only by a dropped subtitle.
     sims["subtitle_dropped"] = subtitle_dropped(prepared, left, right)
-    author_info = np.empty(len(prepared), dtype=object)
-    author_info[:] = list(zip(prepared["authors"], prepared["author_words"]))
-    sims["authors"] = _pairwise(author_similarity, author_info, left, right)
+    keys = prepared["authors"].to_numpy(object)
+    words = prepared["author_words"].to_numpy(object)
+    # Author lists are mostly unique per pair: no cache, and equal lists skip the work.
+    sims["authors"] = np.fromiter(
+        (author_similarity((keys[i], words[i]), (keys[j], words[j])) if keys[i] != keys[j] or not keys[i]
+         else 1.0 for i, j in zip(left, right)), dtype=float, count=len(left))
     sims["year"] = _year_similarity(prepared["year"].to_numpy(np.int64), left, right)
     sims["journal"] = _pairwise(journal_similarity, prepared["journal_tokens"].to_numpy(object), left, right)
     sims["volume"] = _equal_or_nan(prepared["volume"].to_numpy(object), left, right)
@@ -434,7 +444,7 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     journal_conflict = _conflict(sims["journal"], t.journal_conflict)
     abstract_agree = _agree(sims["abstract"], t.abstract_agree)
     url_equal = sims["url"] == 1.0
-    url_a, url_b = column("url")
+    url_a, _ = column("url")
     # A URL with a path names one document; a bare host names a whole site.
     specific_url = url_equal & np.fromiter((u.count("/") >= 1 and len(u) >= 20 for u in url_a), dtype=bool, count=n)
     subtitle = sims["subtitle_dropped"] == SUBTITLE_DROPPED
@@ -517,10 +527,15 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     assign(id_ok & same_doi, AUTO_MERGE, "same DOI")
     assign(id_ok & same_pmid, AUTO_MERGE, "same PMID")
 
-    # Worth a person's time: close titles, a shared identifier or printed place, or a
-    # fair title with a good score that rests on more than the year.
-    review_worthy = (title >= t.review_title) | identifier | same_article | (
-        (score >= t.review_score) & (title >= t.candidate_title) & identity)
+    # Worth a person's time: a shared identifier or printed place, or a good overall
+    # score with a close title (or a fair title and a field tied to the work). A
+    # similar title alone is not: "Editorial" x 100, or "Atypical haemolytic uremic
+    # syndrome" by different authors in different years, would bury the real cases.
+    # A supplement DOI shared by a whole meeting's abstracts is no reason on its own,
+    # and neither is an equal generic title ("Editorial") without the same place.
+    review_worthy = (identifier & (title >= t.candidate_title)) | same_article | (
+        (score >= t.review_score) & ((title >= t.review_title) | ((title >= t.candidate_title) & identity))
+        & (~generic_pair | locators_equal))
     vetoes = (
         (doi_conflict, "DOIs differ"),
         (pmid_conflict, "PMIDs differ"),
@@ -561,7 +576,7 @@ def decide(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, sims: di
     # With a dissimilar title, a single author at the same pages could be two issues
     # paginated alike: ask for a team of authors or the same issue.
     team_a, team_b = (np.fromiter((len(a) >= 2 for a in side), dtype=bool, count=n) for side in column("authors"))
-    printed = same_article & journal_agree & authors_strong & (title >= t.title_any_language) & (
+    printed = same_article & journal_agree & authors_strong & ((title >= t.title_any_language) | title_missing) & (
         (team_a & team_b) | (sims["issue"] == 1.0))
     # Records with little more than title and abstract (screening exports): a long
     # title that agrees exactly and an abstract that agrees.
@@ -601,7 +616,9 @@ def score_pairs(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, thr
     before the expensive fields are compared: they can be neither a merge nor
     worth a reviewer's time.
     """
-    title = title_similarity(prepared, left, right)
+    # A cheap first look (one ratio, spaces removed) decides which pairs get the full comparison.
+    compact = _ratio_pairs(prepared["title_compact"].to_numpy(object), left, right)
+    title = _with_translated_titles(prepared, left, right, np.fmax(compact, subtitle_dropped(prepared, left, right)))
     doi = prepared["doi"].to_numpy(object)
     pmid = prepared["pmid"].to_numpy(object)
     shares_id = ((doi[left] == doi[right]) & (doi[left] != "")) | ((pmid[left] == pmid[right]) & (pmid[left] != ""))
@@ -612,9 +629,9 @@ def score_pairs(prepared: pd.DataFrame, left: np.ndarray, right: np.ndarray, thr
     keep = (np.nan_to_num(title, nan=0.0) >= thresholds.candidate_title) | shares_id | same_place
     if different is not None:
         keep |= different
-    left, right, title = left[keep], right[keep], title[keep]
+    left, right = left[keep], right[keep]
     different = different[keep] if different is not None else None
-    sims = similarities(prepared, left, right, title=title)
+    sims = similarities(prepared, left, right)
     decision, reason, score, hard = decide(prepared, left, right, sims, thresholds, different)
     return ScoredPairs(left, right, sims, score, decision, reason, hard)
 
