@@ -9,6 +9,7 @@ The reviewer sees only their own decisions (blind screening).
 from __future__ import annotations
 
 import random
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
@@ -37,8 +38,13 @@ class Progress:
 
 
 class ScreeningSession:
+    """`background=True` (the widget's default) builds and refits the relevance model on a
+    worker thread, so a click never waits for it: until the first model is ready the
+    queue follows import order, and each refit takes effect at the next record shown.
+    Scripts and simulations that need a reproducible order use background=False."""
+
     def __init__(self, review: "Review", stage: str, reviewer: str, order: str = "model", seed: int = 0,
-                 refit_every: int = 10):
+                 refit_every: int = 10, background: bool = False):
         if order not in ORDERS:
             raise screening.ScreeningError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         review.protocol.stage(stage)  # fails early on an unknown stage
@@ -54,10 +60,13 @@ class ScreeningSession:
         self._rank: list[int] = list(self.pool)
         self._since_refit = 0
         self._prioritiser = None
+        self._seed = seed
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prioritise") if background else None
+        self._next_rank: Future | None = None
+        self.model_error: str = ""
         if order == "random":
             random.Random(seed).shuffle(self._rank)
         elif order == "model":
-            self._prioritiser = self._make_prioritiser(seed)
             self._refit()
         self._advance_to_next_pending()
 
@@ -80,14 +89,40 @@ class ScreeningSession:
                 labels[i] = mine.decision != screening.EXCLUDE
         return labels
 
-    def _refit(self) -> None:
+    def _rank_with_model(self, labels: dict[int, bool]) -> list[int] | None:
+        """Pool positions, most relevant first (None without a model). May run on the worker thread."""
         if self._prioritiser is None:
-            return
-        order = self._prioritiser.order(self._labels())
-        pending = [self.pool[i] for i in order]
-        decided = [c for c in self.pool if self.state.reviewer_decision(self.stage, c, self.reviewer) is not None]
-        self._rank = decided + pending
+            self._prioritiser = self._make_prioritiser(self._seed)
+            if self._prioritiser is None:
+                return None
+        return self._prioritiser.order(labels)
+
+    def _refit(self) -> None:
         self._since_refit = 0
+        labels = self._labels()  # a snapshot: the worker never touches live state
+        if self._executor is None:
+            self._use_ranking(self._rank_with_model(labels))
+        elif self._next_rank is None:
+            self._next_rank = self._executor.submit(self._rank_with_model, labels)
+
+    def _use_ranking(self, order: list[int] | None) -> None:
+        if order is not None:
+            self._rank = [self.pool[i] for i in order]
+
+    def _take_ready_ranking(self) -> None:
+        if self._next_rank is None or not self._next_rank.done():
+            return
+        future, self._next_rank = self._next_rank, None
+        try:
+            self._use_ranking(future.result())
+        except Exception as exc:  # a failed refit keeps the current order; the widget says why
+            self.model_error = f"prioritisation failed: {exc}"
+
+    def wait_for_model(self, timeout: float | None = None) -> None:
+        """Block until a background refit has finished and use it (tests, benchmarks)."""
+        if self._next_rank is not None:
+            self._next_rank.result(timeout)
+            self._take_ready_ranking()
 
     # --- moving ----------------------------------------------------------------------
 
@@ -97,6 +132,7 @@ class ScreeningSession:
 
     def _advance_to_next_pending(self) -> None:
         """Show the next undecided record (appending it to the session's path)."""
+        self._take_ready_ranking()
         if self.position < len(self.seen):
             current = self.seen[self.position]
             if self.state.reviewer_decision(self.stage, current, self.reviewer) is None:
@@ -152,7 +188,7 @@ class ScreeningSession:
         made = screening.decide(self.review, self.stage, self.reviewer, cluster, decision, reasons, note,
                                 state=self.state)
         self._since_refit += 1
-        if self._prioritiser is not None and self._since_refit >= self.refit_every:
+        if self.order == "model" and self._since_refit >= self.refit_every:
             self._refit()
         self.position += 1
         self._advance_to_next_pending()

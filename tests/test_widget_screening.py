@@ -155,3 +155,15 @@ def test_one_click_exclusion_with_a_reason_and_modifier_keys(review):
     assert widget.session.current == 2
     widget.on_key({"key": "I"})  # capital letters work too
     assert screening.ScreeningState.load(review).reviewer_decision("title_abstract", 2, "am").decision == "include"
+
+
+def test_background_refits_never_block_and_take_effect(review):
+    session = ScreeningSession(review, "title_abstract", "am", order="model", refit_every=2, background=True)
+    session.wait_for_model(timeout=60)
+    assert sorted(session._rank) == [1, 2, 3, 4, 5] and session.model_error == ""
+    session.decide("include")
+    session.decide("exclude")  # a refit is due: it runs on the worker thread
+    session.wait_for_model(timeout=60)
+    decided = {d.record_id for d in session.state.history["title_abstract"]["am"]}
+    assert session.model_error == "" and set(session._rank) == {1, 2, 3, 4, 5} - decided  # the undecided, ranked
+    assert session.current not in {d.record_id for d in session.state.history["title_abstract"]["am"]}

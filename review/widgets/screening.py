@@ -37,7 +37,7 @@ KEYS = {"i": "include", "e": "exclude", "m": "maybe", "u": "undo", "ArrowLeft": 
 
 class ScreeningWidget:
     def __init__(self, review, stage: str, reviewer: str, order: str = "model", seed: int = 0):
-        self.session = ScreeningSession(review, stage, reviewer, order=order, seed=seed)
+        self.session = ScreeningSession(review, stage, reviewer, order=order, seed=seed, background=True)
         protocol = review.protocol
         self._include = term_pattern(protocol.include_terms)
         self._exclude = term_pattern(protocol.exclude_terms)
