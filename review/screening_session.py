@@ -77,7 +77,7 @@ class ScreeningSession:
             from review.prioritise import Prioritiser
         except ImportError:  # prioritisation is optional; import order still works
             return None
-        texts = [f"{self.records.at[c, 'title']} {self.records.at[c, 'abstract']}" for c in self.pool]
+        texts = [" ".join(_text(self.records.at[c, field]) for field in ("title", "abstract")) for c in self.pool]
         return Prioritiser(texts, method="model", seed=seed)
 
     def _labels(self) -> dict[int, bool]:
@@ -215,3 +215,10 @@ class ScreeningSession:
         cluster = self.current if cluster is None else cluster
         return None if cluster is None else self.records.loc[cluster]
 
+
+
+def _text(value) -> str:
+    """Record text for the model; a missing value is no words, never the word "None" or "nan"."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
