@@ -1,7 +1,6 @@
 """The review folder end to end: init, import, status, export, round trips, failures."""
 
 import hashlib
-import json
 import subprocess
 import sys
 import textwrap
@@ -139,7 +138,7 @@ def test_csv_export_columns(new_review, tmp_path):
 def _ris_file(path: Path, n: int, tag: str) -> Path:
     lines = []
     for i in range(n):
-        lines += [f"TY  - JOUR", f"AU  - Author{i}, {tag}", f"TI  - Record {i} of {tag}", "PY  - 2001",
+        lines += ["TY  - JOUR", f"AU  - Author{i}, {tag}", f"TI  - Record {i} of {tag}", "PY  - 2001",
                   f"ID  - {tag}{i}", "ER  - ", ""]
     path.write_text("\n".join(lines))
     return path
