@@ -71,6 +71,15 @@ def _strict(data: bytes, encoding: str, path: str) -> str:
         raise ParseError(path, line, f"not valid {encoding}: {exc.reason}") from None
 
 
+def first_value(original: dict[str, list[str]], tags) -> str:
+    """The first non-empty value among `tags`, in the order of preference given."""
+    for tag in tags:
+        for value in original.get(tag, ()):
+            if value:
+                return value
+    return ""
+
+
 @contextmanager
 def without_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while a reader builds many small objects.

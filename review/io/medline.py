@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from review.io.base import ParseError
+from review.io.base import ParseError, first_value
 from review.io.ris import clean_doi, is_number, isbn_of, issn_of, one_line, split_lines, without_gc
 from review.records import Reference, normalise_year
 
@@ -133,11 +133,7 @@ def _original(record: _Record) -> dict[str, list[str]]:
 
 
 def _first(original: dict[str, list[str]], field: str) -> str:
-    for tag in FIELD_TAGS[field]:
-        for value in original.get(tag, ()):
-            if value:
-                return value
-    return ""
+    return first_value(original, FIELD_TAGS[field])
 
 
 def _values(original: dict[str, list[str]], field: str) -> list[str]:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-from review.io.base import ParseError, without_gc
+from review.io.base import ParseError, first_value, without_gc
 from review.records import Reference, join_pages, normalise_year, split_pages
 
 FORMAT = "ris"
@@ -327,11 +327,7 @@ def _first_line(text: str) -> str:
 
 def _first(original: dict[str, list[str]], field: str) -> str:
     """The first non-empty value among the field's tags, in preference order."""
-    for tag in FIELD_TAGS[field]:
-        for value in original.get(tag, ()):
-            if value:
-                return value
-    return ""
+    return first_value(original, FIELD_TAGS[field])
 
 
 def _all(original: dict[str, list[str]], field: str) -> list[str]:
