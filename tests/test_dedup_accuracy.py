@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import shared_path
 
 from review.dedup import find_duplicates
 
@@ -64,9 +65,7 @@ def test_grey_literature_set():
 
 @pytest.mark.parametrize("name", ["stroke", "cytology_screening"])
 def test_slice_of_a_rathbone_set(name):
-    directory = SHARED_DATASETS / "dedup-bibdedupe-benchmark" / name
-    if not directory.exists():
-        pytest.skip(f"needs {directory} (the project's ../shared folder), which is not here")
+    directory = shared_path("datasets", "dedup-bibdedupe-benchmark", name)
     dataset = bench.load_bibdedupe_set(directory, name)
     records = dataset.records.iloc[:300].reset_index(drop=True)
     kept = set(records["record_id"])

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
 
 from review.io import ParseError, detect_format, medline, read_bytes, read_file, ris
 from review.io.base import decode
@@ -27,10 +28,8 @@ _PMID_LINE = re.compile(r"^PMID- ", re.MULTILINE)
 
 
 def shared(relative: str) -> Path:
-    path = DATASETS / relative
-    if not path.exists():
-        pytest.skip(f"needs {path} (GPL data kept in the project's ../shared folder), which is not here")
-    return path
+    """A GPL dataset kept in ../shared (never copied here); the test skips if it is absent."""
+    return shared_path("datasets", relative)
 
 
 def text_of(path: Path) -> str:

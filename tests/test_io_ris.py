@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import shared_path
 
 from review.io import ParseError, detect_format, read_bytes, read_file, ris
 from review.io.base import decode
@@ -76,10 +77,8 @@ _WOS_ER_LINE = re.compile(r"^ER\s*$", re.MULTILINE)
 
 
 def shared(relative: str) -> Path:
-    path = DATASETS / relative
-    if not path.exists():
-        pytest.skip(f"needs {path} (GPL data kept in the project's ../shared folder), which is not here")
-    return path
+    """A GPL dataset kept in ../shared (never copied here); the test skips if it is absent."""
+    return shared_path("datasets", relative)
 
 
 def text_of(path: Path) -> str:
