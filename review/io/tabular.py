@@ -473,12 +473,9 @@ def split_authors(value: str) -> list[str]:
     5. otherwise one name.
     """
     value = value.strip()
-    if not value:
-        return []
-    if value.startswith("[") and value.endswith("]"):
-        names = _list_literal(value)
-        if names is not None:
-            return names
+    listed = _as_list_literal(value)
+    if listed is not None:
+        return listed
     for separator in (";", "|"):
         if separator in value:
             return _parts(value.split(separator))
@@ -488,6 +485,15 @@ def split_authors(value: str) -> list[str]:
     if "," in value:
         return _split_on_commas(value)
     return [_SPACE.sub(" ", value)]
+
+
+def _as_list_literal(value: str) -> list[str] | None:
+    """[] for an empty cell, the items of a list-literal cell ("['a', 'b']"), else None."""
+    if not value:
+        return []
+    if value.startswith("[") and value.endswith("]"):
+        return _list_literal(value)
+    return None
 
 
 def _split_on_commas(value: str) -> list[str]:
@@ -506,12 +512,9 @@ def split_keywords(value: str) -> list[str]:
     """Keywords: a list literal, else split on ";" (or "|", or line breaks),
     else on ","."""
     value = value.strip()
-    if not value:
-        return []
-    if value.startswith("[") and value.endswith("]"):
-        names = _list_literal(value)
-        if names is not None:
-            return names
+    listed = _as_list_literal(value)
+    if listed is not None:
+        return listed
     for separator in (";", "|", "\n"):
         if separator in value:
             return _parts(value.split(separator))
