@@ -8,7 +8,7 @@ import sys
 
 from review import io as readers
 from review.io.base import ParseError
-from review.project import Review, ReviewError, default_actor
+from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
 from review.protocol import ProtocolError
 from review.clusters import DedupError
 from review.extraction import ExtractionError
@@ -37,6 +37,7 @@ def _cmd_import(args) -> int:
             try:
                 result = review.import_file(
                     file, source=args.source, format=args.format, search_date=args.search_date,
+                    source_kind=args.source_kind,
                     who=args.who, force=args.force, progress=not args.quiet, **options,
                 )
             except ParseError as exc:
@@ -70,7 +71,8 @@ def _cmd_status(args) -> int:
         print("no imports yet")
     for s in status.imports:
         date = f", searched {s.search_date}" if s.search_date else ""
-        print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{date}]  {s.format}  {s.records} records")
+        kind = "" if s.source_kind == "database" else f", {s.source_kind}"
+        print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{kind}{date}]  {s.format}  {s.records} records")
     print(f"records: {status.records} in {len(status.imports)} imports")
     return 0
 
@@ -188,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--source", required=True, help='the database searched, e.g. "MEDLINE (Ovid)"')
+    p.add_argument("--source-kind", default="database", choices=SOURCE_KINDS,
+                   help="PRISMA 2020 kind of source (default: database); website, organisation and citation "
+                        "searching are counted under 'other methods'")
     p.add_argument("--format", default="auto", choices=FORMAT_CHOICES)
     p.add_argument("--search-date", help="when the search was run (YYYY-MM-DD)")
     p.add_argument("--who", help="who is importing (default $REVIEW_USER or login)")

@@ -26,6 +26,9 @@ from review.records import Reference, match_keys
 DB_FILE = "review.db"
 IMPORTS_DIR = "imports"
 INSERT_CHUNK = 5000
+# PRISMA 2020's kinds of source. Databases and registers are screened in the flow
+# diagram's main column; the others ("other methods") have a column of their own.
+SOURCE_KINDS = ("database", "register", "website", "organisation", "citation")
 
 
 class ReviewError(RuntimeError):
@@ -60,6 +63,7 @@ class ImportSummary:
     imported_by: str
     imported_at: str
     sha256: str
+    source_kind: str = "database"
 
 
 @dataclass
@@ -152,6 +156,7 @@ class Review:
         who: str | None = None,
         force: bool = False,
         progress: bool = False,
+        source_kind: str = "database",
         **reader_options,
     ) -> ImportResult:
         """Import one export file in one transaction.
@@ -159,10 +164,13 @@ class Review:
         The file is parsed completely before the database is touched, so a
         malformed file raises ParseError (file:line and field) and changes
         nothing. A file already imported (same sha256) is skipped unless `force`.
+        `source_kind` is PRISMA 2020's kind of source (one of SOURCE_KINDS).
         """
         file = Path(file)
         if not source or not source.strip():
             raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
+        if source_kind not in SOURCE_KINDS:
+            raise ReviewError(f"unknown kind of source {source_kind!r} (one of {', '.join(SOURCE_KINDS)})")
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -193,6 +201,7 @@ class Review:
                     format=parsed.format,
                     encoding=parsed.encoding,
                     source_name=source.strip(),
+                    source_kind=source_kind,
                     search_date=search_date,
                     record_count=len(parsed.references),
                     stored_path=stored,
@@ -209,7 +218,7 @@ class Review:
             store.append_event(
                 conn, who, "import",
                 {"file": file.name, "sha256": digest, "format": parsed.format, "source": source.strip(),
-                 "search_date": search_date, "records": len(rows), "forced": force},
+                 "source_kind": source_kind, "search_date": search_date, "records": len(rows), "forced": force},
                 entity="import", entity_id=import_id,
             )
         return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
@@ -249,7 +258,7 @@ class Review:
             version = store.current_version(conn)
         summaries = [
             ImportSummary(r.id, r.file_name, r.source_name, r.format, r.encoding, r.search_date,
-                          r.record_count, r.imported_by, r.imported_at, r.sha256)
+                          r.record_count, r.imported_by, r.imported_at, r.sha256, r.source_kind)
             for r in rows
         ]
         per_source: dict[str, int] = {}
@@ -262,11 +271,11 @@ class Review:
         status = self.status()
         frame = pd.DataFrame(
             [
-                {"import": s.import_id, "file": s.file_name, "source": s.source_name, "format": s.format,
-                 "search date": s.search_date or "", "records": s.records}
+                {"import": s.import_id, "file": s.file_name, "source": s.source_name, "kind": s.source_kind,
+                 "format": s.format, "search date": s.search_date or "", "records": s.records}
                 for s in status.imports
             ],
-            columns=["import", "file", "source", "format", "search date", "records"],
+            columns=["import", "file", "source", "kind", "format", "search date", "records"],
         )
         return frame.set_index("import")
 

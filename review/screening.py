@@ -42,7 +42,11 @@ INCLUDE, EXCLUDE, MAYBE = "include", "exclude", "maybe"
 DECISIONS = (INCLUDE, EXCLUDE, MAYBE)
 DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT = "screen.decision", "screen.undo", "screen.resolution"
 FULLTEXT_EVENT, NOT_RETRIEVED_EVENT = "fulltext.attach", "fulltext.not_retrieved"
-SCREENING_EVENTS = (DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT, FULLTEXT_EVENT, NOT_RETRIEVED_EVENT)
+# PRISMA 2020's "records removed before screening" other than duplicates: marked
+# ineligible by an automation tool, or removed for another reason (e.g. retracted).
+REMOVED_EVENT, RESTORED_EVENT = "screen.removed", "screen.restored"
+SCREENING_EVENTS = (DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT, FULLTEXT_EVENT, NOT_RETRIEVED_EVENT,
+                    REMOVED_EVENT, RESTORED_EVENT)
 
 # Words people and other tools use for the three decisions.
 _SYNONYMS = {
@@ -82,6 +86,14 @@ class Resolution:
     resolved_by: str
     method: str
     note: str
+
+
+@dataclass(frozen=True)
+class Removal:
+    record_id: int
+    reason: str
+    automated: bool
+    removed_by: str
 
 
 @dataclass
@@ -160,6 +172,7 @@ class ScreeningState:
     resolutions: dict[str, dict[int, Resolution]]  # stage -> cluster -> latest resolution
     full_texts: dict[int, str]  # cluster -> location of its full text
     not_retrieved: dict[int, str]  # cluster -> note
+    removed: dict[int, "Removal"] = field(default_factory=dict)  # cluster -> why it never enters screening
 
     @classmethod
     def load(cls, review: "Review") -> "ScreeningState":
@@ -203,6 +216,12 @@ class ScreeningState:
                 cluster = clusters.get(data["record_id"], data["record_id"])
                 state.not_retrieved[cluster] = data.get("note", "")
                 state.full_texts.pop(cluster, None)
+            elif kind == REMOVED_EVENT:
+                cluster = clusters.get(data["record_id"], data["record_id"])
+                state.removed[cluster] = Removal(cluster, data["reason"], bool(data["automated"]),
+                                                 data.get("removed_by", ""))
+            elif kind == RESTORED_EVENT:
+                state.removed.pop(clusters.get(data["record_id"], data["record_id"]), None)
         return state
 
     def cluster_of(self, record_id: int) -> int:
@@ -234,7 +253,7 @@ class ScreeningState:
         """Clusters that enter `stage`: all at the first, those included at the one before after that."""
         index = self.stages.index(stage)
         if index == 0:
-            return list(self.cluster_order)
+            return [c for c in self.cluster_order if c not in self.removed]
         before = self.stages[index - 1]
         return [c for c in self.eligible(before) if self.outcome(before, c) == INCLUDE]
 
@@ -242,7 +261,7 @@ class ScreeningState:
         """Whether a cluster is in a stage's pool (without listing the whole pool)."""
         index = self.stages.index(stage)
         if index == 0:
-            return True
+            return cluster not in self.removed
         before = self.stages[index - 1]
         return (cluster not in self.not_retrieved and self.outcome(before, cluster) == INCLUDE
                 and self.can_screen(before, cluster))
@@ -269,8 +288,12 @@ def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision
     state = state or ScreeningState.load(review)
     cluster = state.cluster_of(int(record_id))
     if not state.can_screen(stage, cluster):
-        why = "its full text was not retrieved" if cluster in state.not_retrieved else \
-            f"it was not included at the stage before {stage!r}"
+        if cluster in state.removed:
+            why = f"it was removed before screening ({state.removed[cluster].reason})"
+        elif cluster in state.not_retrieved:
+            why = "its full text was not retrieved"
+        else:
+            why = f"it was not included at the stage before {stage!r}"
         raise ScreeningError(f"record {record_id} cannot be screened at stage {stage!r}: {why}")
     payload = {"stage": stage, "reviewer": reviewer, "record_id": cluster, "decision": decision,
                "reasons": list(reasons), "note": note, "decided_at": decided_at}
@@ -351,6 +374,47 @@ def mark_not_retrieved(review: "Review", record_id: int, who: str, note: str = "
     with store.write_transaction(review.engine) as conn:
         store.append_event(conn, who, NOT_RETRIEVED_EVENT, {"record_id": cluster, "note": note},
                            entity="record", entity_id=cluster)
+
+
+def remove_before_screening(review: "Review", record_ids: Iterable[int], reason: str, who: str,
+                            automated: bool = False) -> list[int]:
+    """Take records out before screening (PRISMA: "records removed before screening").
+
+    `automated=True` for records an automation tool marked ineligible, otherwise
+    "removed for other reasons" (say which in `reason`). A record someone has already
+    screened must be excluded by screening instead. Returns the clusters removed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ScreeningError("say why the records are removed (e.g. 'retracted', 'published before 1999')",
+                             "reason")
+    state = ScreeningState.load(review)
+    first = state.stages[0]
+    clusters = []
+    for record_id in record_ids:
+        cluster = state.cluster_of(int(record_id))
+        if state.decisions[first].get(cluster):
+            raise ScreeningError(f"record {record_id} has screening decisions at {first!r}: exclude it there "
+                                 f"instead of removing it", "record_id")
+        if cluster not in state.removed and cluster not in clusters:
+            clusters.append(cluster)
+    with store.write_transaction(review.engine) as conn:
+        for cluster in clusters:
+            store.append_event(conn, who, REMOVED_EVENT, {"record_id": cluster, "reason": reason,
+                                                          "automated": bool(automated), "removed_by": who},
+                               entity="record", entity_id=cluster)
+    return clusters
+
+
+def restore_removed(review: "Review", record_ids: Iterable[int], who: str) -> list[int]:
+    """Bring records removed before screening back into the first stage's pool."""
+    state = ScreeningState.load(review)
+    clusters = [c for c in dict.fromkeys(state.cluster_of(int(r)) for r in record_ids) if c in state.removed]
+    with store.write_transaction(review.engine) as conn:
+        for cluster in clusters:
+            store.append_event(conn, who, RESTORED_EVENT, {"record_id": cluster}, entity="record",
+                               entity_id=cluster)
+    return clusters
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Connection
@@ -59,6 +60,8 @@ imports = Table(
     Column("imported_by", String(200), nullable=False),
     Column("imported_at", String(40), nullable=False),
     Column("note", Text),
+    # PRISMA 2020's kinds of source: database, register, website, organisation, citation (migration 3).
+    Column("source_kind", String(40), nullable=False, server_default="database"),
 )
 
 records = Table(
@@ -189,9 +192,20 @@ def _m2_dedup_pairs(conn: Connection) -> None:
     _make_append_only(conn, ("dedup_pairs",))
 
 
+def _m3_source_kind(conn: Connection) -> None:
+    # Adding a column rewrites no row, so the append-only triggers are not involved;
+    # every earlier import was a database search, which is what the default says.
+    # A new database already has the column: migration 1 creates `imports` from the
+    # table definition above.
+    if "source_kind" in {c["name"] for c in inspect(conn).get_columns("imports")}:
+        return
+    conn.exec_driver_sql("ALTER TABLE imports ADD COLUMN source_kind VARCHAR(40) NOT NULL DEFAULT 'database'")
+
+
 MIGRATIONS: list[tuple[int, str, Any]] = [
     (1, "imports, records and the event log", _m1_initial),
     (2, "pairs found by deduplication runs", _m2_dedup_pairs),
+    (3, "the kind of source of each import (PRISMA 2020)", _m3_source_kind),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
