@@ -15,6 +15,8 @@ from review.extraction import ExtractionError
 from review.schemes import SchemeError
 from review.screening import ScreeningError
 from review.templates import TemplateError
+from review.synthesis import SynthesisError
+from review.prisma import PrismaError
 from review.store import SchemaError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
@@ -169,11 +171,155 @@ def _cmd_schemes_list(args) -> int:
     return 0
 
 
+def _cmd_screening_remove(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        removed = screening.remove_before_screening(review, args.record_ids, args.reason,
+                                                    who=args.who or default_actor(), automated=args.automated)
+    kind = "marked ineligible by an automation tool" if args.automated else "removed for other reasons"
+    print(f"{len(removed)} records {kind} before screening ({args.reason})")
+    return 0
+
+
+def _cmd_screening_restore(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        restored = screening.restore_removed(review, args.record_ids, who=args.who or default_actor())
+    print(f"{len(restored)} records restored to screening")
+    return 0
+
+
+def _codes(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _where(args) -> dict:
+    where = {}
+    for item in args.where or []:
+        field, codes = _parse_mapping(item)
+        where[field] = _codes(codes)
+    if getattr(args, "country", None):
+        where["country"] = _codes(args.country)
+    return where
+
+
+def _write(text: str, out: str | None) -> int:
+    if out is None:
+        return _emit(text, None)
+    from pathlib import Path
+
+    Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    return _emit(text, out)
+
+
+def _cmd_tabulate(args) -> int:
+    from review import synthesis
+
+    with Review.open(args.dir) as review:
+        table = synthesis.tabulate(review, args.rows, args.cols, domain=args.domain, evidence=_codes(args.evidence),
+                                   where=_where(args), template=args.template)
+    return _write(table.render(args.format, cells=args.cells), args.out)
+
+
+def _cmd_votes(args) -> int:
+    from review import synthesis
+
+    with Review.open(args.dir) as review:
+        counted = synthesis.votes(review, by=args.by, domain=args.domain, evidence=_codes(args.evidence),
+                                  where=_where(args), template=args.template)
+    return _write(counted.render(args.format), args.out)
+
+
+def _cmd_plot(args) -> int:
+    from review import report
+
+    with Review.open(args.dir) as review:
+        path = report.plot(review, args.kind, args.out, by=args.by, domain=args.domain,
+                           evidence=_codes(args.evidence), where=_where(args), template=args.template)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_prisma(args) -> int:
+    from review import prisma
+
+    with Review.open(args.dir) as review:
+        flow = prisma.flow(review, previous_studies=args.previous_studies, previous_reports=args.previous_reports)
+        if args.box:
+            frame = prisma.box(review, args.box, flow)
+            sys.stdout.write(frame.to_csv(index=False) if args.format == "csv" else frame.to_string(index=False)
+                             + "\n")
+            return 0
+    for line in flow.missing:
+        print(f"missing: {line}", file=sys.stderr)
+    for line in flow.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    status = 0
+    if args.csv:
+        from review import prisma_template
+
+        _write(prisma_template.to_csv(flow.to_json()), args.csv)
+    if args.svg:
+        try:
+            flow.check()
+        except prisma.PrismaError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+        else:
+            from review import prisma_diagram
+
+            _write(prisma_diagram.draw_svg(flow.to_json(), title=args.title), args.svg)
+    if args.json:
+        print(json.dumps(flow.to_json(), ensure_ascii=False, indent=2))
+    elif not (args.csv or args.svg):
+        frame = flow.frame()
+        frame["n"] = frame["n"].map(lambda v: "unknown" if v is None else f"{v:,}")
+        print(frame.to_string(index=False))
+        print()
+        for identity in flow.identities():
+            print(identity)
+        if flow.failures():
+            status = 1
+    return status
+
+
+def _cmd_methods(args) -> int:
+    from review import methods
+
+    with Review.open(args.dir) as review:
+        text = methods.methods_text(review)
+    rendered = {"text": text.to_text, "markdown": text.to_markdown, "html": text.to_html}[args.format]()
+    return _write(rendered, args.out)
+
+
+def _cmd_report(args) -> int:
+    from review import report
+
+    with Review.open(args.dir) as review:
+        index = report.write_report(review, args.out, template=args.template, progress=not args.quiet)
+    print(f"report: {index}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from review.example import build_example
 
     build_example(args.dir, fresh=not args.keep)
     return 0
+
+
+def _synthesis_options(q, domain: bool = True) -> None:
+    if domain:
+        q.add_argument("--domain", help="outcome domain code, e.g. health_outcomes")
+    q.add_argument("--evidence", metavar="CODE,...",
+                   help="count only findings of these kinds of evidence (e.g. measured_comparator,perceived; "
+                        "not_recorded keeps findings with no kind recorded)")
+    q.add_argument("--country", metavar="CODE,...", help="only schemes in these countries")
+    q.add_argument("--where", action="append", metavar="FIELD=CODE,...",
+                   help="only schemes with one of these codes in a choice field (repeatable)")
+    q.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -261,7 +407,74 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_schemes_list)
 
-    p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) and show it")
+    q = ssub.add_parser("remove", help="remove records before screening (PRISMA: automation tools or other reasons)")
+    q.add_argument("dir")
+    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID")
+    q.add_argument("--reason", required=True, help="why, e.g. 'retracted' or 'published before 1999'")
+    q.add_argument("--automated", action="store_true", help="an automation tool marked them ineligible")
+    q.add_argument("--who", help="who removes them (default $REVIEW_USER or login)")
+    q.set_defaults(func=_cmd_screening_remove)
+    q = ssub.add_parser("restore", help="bring records removed before screening back")
+    q.add_argument("dir")
+    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID")
+    q.add_argument("--who", help="who restores them (default $REVIEW_USER or login)")
+    q.set_defaults(func=_cmd_screening_restore)
+
+    p = sub.add_parser("tabulate", help="cross-tabulate two extracted choice fields over schemes")
+    p.add_argument("dir")
+    p.add_argument("--rows", required=True, help="field for the rows, e.g. irm_type or country")
+    p.add_argument("--cols", required=True, help="field for the columns, e.g. direction or study_designs")
+    _synthesis_options(p)
+    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv",
+                   help="csv keeps codes (first column the row code, totals labelled total); markdown and html "
+                        "show labels")
+    p.add_argument("--cells", choices=("counts", "names"), default="counts",
+                   help="names: list the schemes in each cell instead of counting them")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=_cmd_tabulate)
+
+    p = sub.add_parser("votes", help="vote counting on the direction of effect (SWiM) with a sign test")
+    p.add_argument("dir")
+    p.add_argument("--by", default="irm_type", help="field to count by (default irm_type)")
+    _synthesis_options(p)
+    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=_cmd_votes)
+
+    p = sub.add_parser("plot", help="effect direction plot or harvest plot (SVG or PNG)")
+    p.add_argument("dir")
+    p.add_argument("--kind", required=True, choices=("effect-direction", "harvest"))
+    p.add_argument("--out", required=True, help="FILE.svg or FILE.png")
+    p.add_argument("--by", default="irm_type", help="field grouping the rows of an effect direction plot")
+    _synthesis_options(p)
+    p.set_defaults(func=_cmd_plot)
+
+    p = sub.add_parser("prisma", help="PRISMA 2020 flow counts from the log: table, JSON, CSV, SVG, box contents")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true", help="one JSON object with the PRISMA2020 R package's keys")
+    p.add_argument("--csv", metavar="FILE", help="the PRISMA2020 R package / Shiny app CSV template, filled in")
+    p.add_argument("--svg", metavar="FILE", help="the flow diagram (refused if the counts do not add up)")
+    p.add_argument("--box", metavar="NAME", help="list the records (or schemes) behind one box, e.g. records_excluded")
+    p.add_argument("--format", choices=("table", "csv"), default="table", help="how --box lists them")
+    p.add_argument("--title", help="title above the diagram")
+    p.add_argument("--previous-studies", type=int, help="studies included in the previous version of the review")
+    p.add_argument("--previous-reports", type=int, help="reports of those studies")
+    p.set_defaults(func=_cmd_prisma)
+
+    p = sub.add_parser("methods", help="methods text for PRISMA 2020 items 8, 9 and 16a, from the protocol and log")
+    p.add_argument("dir")
+    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("report", help="write every table, plot, the PRISMA diagram and methods into a folder")
+    p.add_argument("dir")
+    p.add_argument("--out", required=True, help="folder for the report (index.html and its files)")
+    p.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) through its report")
     p.add_argument("dir", nargs="?", default="build/mason2014")
     p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
     p.set_defaults(func=_cmd_demo)
@@ -275,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         return 0
     except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
-            SchemeError, ExtractionError, TemplateError) as exc:
+            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

@@ -97,6 +97,7 @@ class Flow:
     reasons: dict[str, dict[int, str]]  # dbr_excluded / other_excluded: cluster -> reason label
     missing: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)  # boxes the log cannot count yet (see `missing`)
 
     def identities(self) -> list[Identity]:
         c = self.counts
@@ -165,10 +166,16 @@ class Flow:
         return {key: self.counts.get(key) for key in KEYS}
 
     def frame(self) -> pd.DataFrame:
-        """One row per box, labelled, with its count (reasons and sources one row each)."""
+        """One row per box in use, labelled, with its count (reasons and sources one row each).
+
+        A box the review does not use (no register searched, no previous version) is left
+        out; a box the log cannot count yet shows None and is named in `missing`.
+        """
         rows = []
         for key in KEYS:
             value = self.counts.get(key)
+            if value is None and key not in self.unknown:
+                continue
             if isinstance(value, dict):
                 for name, n in value.items():
                     rows.append({"box": key, "label": f"{BOX_LABELS[key]}: {name}", "n": n})
@@ -178,7 +185,7 @@ class Flow:
 
     def _repr_html_(self) -> str:
         shown = self.frame()
-        shown = shown[shown["n"].map(lambda v: v is not None)]
+        shown["n"] = shown["n"].map(lambda v: "unknown" if v is None else f"{v:,}")
         note = " ".join(self.missing + self.warnings) or None
         return tables.to_html(shown.set_index("box"), caption="PRISMA 2020 flow counts", note=note)
 
@@ -237,6 +244,7 @@ def flow(review: "Review", previous_studies: int | None = None, previous_reports
     cluster_of = state.clusters or {r: r for r, _, _ in sources}
     missing: list[str] = []
     warnings: list[str] = []
+    unknown: set[str] = set()
     counts: dict = {key: None for key in KEYS}
     boxes: dict[str, list] = defaultdict(list)
     if not sources:
@@ -269,6 +277,7 @@ def flow(review: "Review", previous_studies: int | None = None, previous_reports
     dedup = clusters_mod.summary(review)
     if dedup.run_id is None:
         missing.append("deduplication has not been run, so duplicates removed is unknown (review dedupe)")
+        unknown.add("duplicates")
     else:
         # Each main-column cluster keeps its first database/register record; its other
         # database/register records are the duplicates removed.
@@ -347,6 +356,7 @@ def flow(review: "Review", previous_studies: int | None = None, previous_reports
         missing.append("no schemes (studies) yet: studies included is unknown until included reports are linked "
                        "to schemes (schemes.link_reports, or review extract import)")
         counts["new_studies"] = None
+        unknown.update({"new_studies", "total_studies"})
     elif unlinked:
         warnings.append(f"{len(unlinked)} included reports are not linked to any scheme (study) yet")
     empty = [s.scheme_id for s in scheme_state.active() if not s.reports & included_set]
@@ -358,7 +368,7 @@ def flow(review: "Review", previous_studies: int | None = None, previous_reports
     if counts["new_studies"] is not None:
         counts["total_studies"] = counts["new_studies"] + (previous_studies or 0)
     counts["total_reports"] = counts["new_reports"] + (previous_reports or 0)
-    return Flow(counts, dict(boxes), reasons, missing, warnings)
+    return Flow(counts, dict(boxes), reasons, missing, warnings, unknown)
 
 
 def _reason_label(reasons: tuple[str, ...], labels: dict[str, str]) -> str:

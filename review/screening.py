@@ -282,8 +282,13 @@ class ScreeningState:
 
 def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision: str,
            reasons: Iterable[str] = (), note: str = "", decided_at: str | None = None,
-           state: ScreeningState | None = None) -> Decision:
-    """Record one reviewer's decision on a record (its cluster) at a stage."""
+           state: ScreeningState | None = None, order: str | None = None) -> Decision:
+    """Record one reviewer's decision on a record (its cluster) at a stage.
+
+    `order` names how the record came to be shown (a session's "model", "random" or
+    "import" order); it is kept with the decision so the methods text can say which
+    prioritisation was used (PRISMA 2020 item 8).
+    """
     decision, reasons = _check(review, stage, reviewer, decision, reasons)
     state = state or ScreeningState.load(review)
     cluster = state.cluster_of(int(record_id))
@@ -297,6 +302,8 @@ def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision
         raise ScreeningError(f"record {record_id} cannot be screened at stage {stage!r}: {why}")
     payload = {"stage": stage, "reviewer": reviewer, "record_id": cluster, "decision": decision,
                "reasons": list(reasons), "note": note, "decided_at": decided_at}
+    if order is not None:
+        payload["order"] = order
     with store.write_transaction(review.engine) as conn:
         event_id = store.append_event(conn, reviewer, DECISION_EVENT, payload, entity="record", entity_id=cluster)
     made = Decision(event_id, cluster, stage, reviewer, decision, reasons, note, decided_at or store.utc_now())

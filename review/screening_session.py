@@ -186,7 +186,7 @@ class ScreeningSession:
         if cluster is None:
             raise screening.ScreeningError("nothing left to screen at this stage")
         made = screening.decide(self.review, self.stage, self.reviewer, cluster, decision, reasons, note,
-                                state=self.state)
+                                state=self.state, order=self.order)
         self._since_refit += 1
         if self.order == "model" and self._since_refit >= self.refit_every:
             self._refit()
