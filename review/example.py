@@ -23,15 +23,17 @@ def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
 
 
-STEPS = ("import", "dedupe", "screen", "extract")
+STEPS = ("import", "dedupe", "screen", "extract", "report")
+REPORT_DIR = "report"
 
 
-def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, through: str = "extract") -> Review:
+def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, through: str = "report") -> Review:
     """Create the example review in `folder` and run it up to step `through`, printing what it did.
 
     Steps: import the search exports, deduplicate, bring in the screening
     decisions (the paper's outcome, examples/mason2014/screening_decisions.csv),
-    load the 38 schemes' extracted data (examples/mason2014/irm_schemes.json).
+    load the 38 schemes' extracted data (examples/mason2014/irm_schemes.json),
+    then write the report (tables, votes, plots, PRISMA, methods) into `folder/report`.
     """
     if through not in STEPS:
         raise ValueError(f"through must be one of {', '.join(STEPS)}")
@@ -68,7 +70,23 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
             frame = schemes.schemes_frame(review)
             print(f"\nextraction: {count} schemes extracted with irm_scheme, informed by "
                   f"{len(set().union(*frame['record_ids']))} included reports")
+    if "report" in wanted:
+        report_step(review, folder / REPORT_DIR, quiet)
     return review
+
+
+def report_step(review: Review, out: Path, quiet: bool) -> Path:
+    from review import prisma, report, synthesis
+
+    index = report.write_report(review, out, progress=not quiet)
+    if not quiet:
+        counts = prisma.flow(review).counts
+        print(f"\nPRISMA: {counts['records_screened']} records screened, {counts['dbr_assessed']} reports assessed, "
+              f"{counts['new_studies']} studies in {counts['new_reports']} reports")
+        print("\nhealth outcomes by IRM type:")
+        print(synthesis.tabulate(review, "irm_type", "direction", domain="health_outcomes").table().to_string())
+        print(f"\nreport: {index.resolve()}")
+    return index
 
 
 def screen_step(review: Review, quiet: bool) -> None:
