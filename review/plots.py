@@ -147,7 +147,8 @@ def _validated(data: pd.DataFrame, *, domain_labels: Mapping[str, str], design_l
 
 
 def _code(value: object) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A cell as stripped text; None, NaN and pd.NA are ""."""
+    if not isinstance(value, str) and (value is None or pd.isna(value)):
         return ""
     return str(value).strip()
 
@@ -242,16 +243,25 @@ def _legend(fig: Figure, handles: list, labels: list[str], title: str, **style) 
 
 # ---------------------------------------------------------------- encodings
 
-def _design_colours(order: Sequence[str]) -> dict[str, str]:
-    if len(order) > len(OKABE_ITO):
-        raise ValueError(f"at most {len(OKABE_ITO)} study designs can be told apart by colour; got {len(order)}")
+def _design_colours(strength: Sequence[str], design_labels: Mapping[str, str], present: set[str]) -> dict[str, str]:
+    """design -> colour, strongest first, unknown ("") last.
+
+    Designs in ``strength`` keep their palette slot even when absent, so a design has the
+    same colour in every figure of the review; other labelled designs (e.g. "not
+    applicable") come after and only if they occur, so they never use up the palette.
+    """
+    order = list(dict.fromkeys(_code(d) for d in strength if _code(d)))
+    order += [d for d in design_labels if d in present and d not in order]
+    crowded = [d for d in order[len(OKABE_ITO):] if d in present]
+    if crowded:
+        raise ValueError(f"at most {len(OKABE_ITO)} study designs can be told apart by colour; "
+                         f"no colour left for {', '.join(map(repr, crowded))}")
     return {**dict(zip(order, OKABE_ITO)), "": UNKNOWN_COLOUR}   # unknown last in legends
 
 
-def _design_order(design_order: Sequence[str], design_labels: Mapping[str, str]) -> list[str]:
-    """design_order first, then any labelled design it leaves out."""
-    order = [_code(d) for d in design_order]
-    return order + [d for d in design_labels if d not in order]
+def _strength_by_height(design_heights: Mapping[str, int]) -> list[str]:
+    """Designs tallest bar first (a stable sort keeps the given order among equals)."""
+    return sorted(design_heights, key=lambda d: -design_heights[d])
 
 
 def _design_label(design: str, design_labels: Mapping[str, str]) -> str:
@@ -312,7 +322,7 @@ def effect_direction_plot(data: pd.DataFrame, *, domain_labels: dict[str, str], 
     study design (``design_order``, strongest first). Legends sit below.
     """
     table = _validated(data, domain_labels=domain_labels, design_labels=design_labels, group_labels=group_labels)
-    colours = _design_colours(_design_order(design_order, design_labels))
+    colours = _design_colours(design_order, design_labels, set(table["design"]))
     rows = _effect_rows(table, group_labels)
     fig = _new_figure()
     with _literal_text():
@@ -438,16 +448,17 @@ def _harvest_panels(table: pd.DataFrame, domain_labels: Mapping[str, str], direc
 
 def harvest_plot(data: pd.DataFrame, *, domain_labels: dict[str, str], direction_labels: dict[str, str],
                  design_labels: dict[str, str], design_heights: dict[str, int],
-                 title: str | None = None) -> Figure:
+                 title: str | None = None, design_order: list[str] | None = None) -> Figure:
     """Harvest plot (Ogilvie et al. 2008): a panel per domain, a bar per scheme in its direction's group.
 
     Panels are stacked in ``domain_labels`` order (domains with no reported
     direction are left out). Every direction of ``direction_labels`` (except
     not_reported) keeps its place in every panel, aligned across panels, with
     its label and count under it. Bars: one per scheme per domain, height
-    ``design_heights[design]`` (1 if unknown), colour by design in
-    ``design_labels`` order (strongest first, as ``design_order`` in the effect
-    direction plot, so colours match), labelled "S01 short name" rotated 90°.
+    ``design_heights[design]`` (1 if unknown), colour by design strength:
+    ``design_order`` if given (pass the effect direction plot's so colours
+    match), else ``design_heights`` tallest first. Within a direction bars run
+    strongest design first; each is labelled "S01 short name", rotated 90°.
     """
     table = _validated(data, domain_labels=domain_labels, design_labels=design_labels)
     bad = sorted(set(direction_labels) - set(DIRECTIONS))
@@ -458,9 +469,10 @@ def harvest_plot(data: pd.DataFrame, *, domain_labels: dict[str, str], direction
     if unlabelled:
         raise ValueError(f"direction code(s) {', '.join(map(repr, unlabelled))} in the data "
                          "have no label in direction_labels")
-    order = list(design_labels)
-    colours = _design_colours(order)
-    panels = _harvest_panels(table, domain_labels, directions, {d: i for i, d in enumerate(order)}, design_heights)
+    strength = design_order if design_order is not None else _strength_by_height(design_heights)
+    colours = _design_colours(strength, design_labels, set(table["design"]))
+    rank = {d: i for i, d in enumerate(colours)}
+    panels = _harvest_panels(table, domain_labels, directions, rank, design_heights)
     fig = _new_figure()
     with _literal_text():
         _draw_harvest(fig, panels, domain_labels, direction_labels, directions, design_labels, design_heights,
