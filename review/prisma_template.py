@@ -34,8 +34,9 @@ Spreadsheet formula injection: source names and reason labels are user text. A c
 with =, +, -, @, tab or CR gets a leading apostrophe (review.tables.safe_cell, the project's one
 rule). Only the start of a cell can make it a formula, so only the first label of a list cell can
 need it; the apostrophe then becomes part of that first label as R reads it (R keeps the text
-before the first comma), which leaves R's splitting and numbers untouched. from_csv takes it off
-again (only when a trigger character follows it).
+before the first comma), which leaves R's splitting and numbers untouched. from_csv takes one
+leading apostrophe off a list cell, as a spreadsheet does; so that this loses nothing, a first
+label that itself starts with an apostrophe is written with one more.
 """
 
 from __future__ import annotations
@@ -153,7 +154,6 @@ PLACEHOLDERS = {
     "other_excluded": "Reason1, xxx; Reason2, xxx; Reason3, xxx",
 }
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as review.tables
 _NUMBER = re.compile(r"\d{1,3}(?:,\d{3})+|\d+")
 _PIECE = re.compile(r"\s*(.*?)\s*,\s*(\d{1,3}(?:,\d{3})+|\d+)\s*", re.DOTALL)
 
@@ -205,7 +205,10 @@ def _list_cell(key: str, value) -> str:
         return "" if items is None else "0"
     if list(items) == [""]:
         return str(items[""])
-    return safe_cell("; ".join(f"{name}, {count}" for name, count in items.items()))
+    cell = "; ".join(f"{name}, {count}" for name, count in items.items())
+    # safe_cell defuses a formula; a cell that already starts with an apostrophe gets one more, so
+    # that from_csv, which takes one leading apostrophe off, gives the label back unchanged.
+    return "'" + cell if cell.startswith("'") else safe_cell(cell)
 
 
 def to_csv(counts: Mapping) -> str:
@@ -246,7 +249,7 @@ def _parse_list(key: str, text: str) -> dict[str, int] | None:
     text = text.strip()
     if text in ("", "NA", PLACEHOLDERS[key]):
         return None
-    if text[:1] == "'" and text[1:2] in _FORMULA_START:
+    if text.startswith("'"):   # the formula guard (or a spreadsheet's text marker)
         text = text[1:]
     if _NUMBER.fullmatch(text):
         count = int(text.replace(",", ""))

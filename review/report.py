@@ -46,6 +46,9 @@ def figure(data: synthesis.Extracted, kind: str, by: str = "irm_type",
     if (frame["direction"] == synthesis.NOT_REPORTED).all():
         raise synthesis.SynthesisError("nothing to plot: no scheme has a reported direction in the domains chosen")
     if kind == "effect-direction":
+        # Two schemes may share a name (two "Pooled budgets" in the worked example): the id tells them apart
+        # and matches the harvest plot's bar labels.
+        frame = frame.assign(scheme_name=frame["scheme_id"] + " " + frame["scheme_name"])
         return plots.effect_direction_plot(
             frame, domain_labels=domain_labels, group_labels=synthesis.labels(data, by),
             design_labels=design_labels, design_order=list(synthesis.DESIGN_ORDER),
@@ -220,7 +223,8 @@ def _synthesis_parts(review: "Review", out: Path, template: str) -> list[Part]:
     from review import plots
 
     for kind, caption in (("effect-direction", "Effect direction plot (after Thomson & Thomas 2013): ▲ better, "
-                                               "▼ worse, ◄► no difference or mixed; size by sample size, shade by "
+                                               "▼ worse, ◄► no difference (filled) or mixed (hollow), ? unclear, "
+                                               "blank not reported; size by sample size, colour by strongest "
                                                "study design."),
                           ("harvest", "Harvest plot (after Ogilvie et al. 2008): one bar per scheme, height and "
                                       "shade by study design.")):

@@ -583,7 +583,7 @@ def vote_count(data: Extracted, by: str = "irm_type", filters: Filters | None = 
                 "p_value": sign_test(favour, n),
                 "no_difference": counts.get("no_difference", 0), "mixed": counts.get(MIXED, 0),
                 "unclear": counts.get(UNCLEAR, 0), "not_reported": counts.get(NOT_REPORTED, 0),
-                "remark": "n = 0: no scheme with a clear direction, no test" if n == 0 else "",
+                "remark": "n = 0: no test" if n == 0 else "",
             })
     note = VOTE_RULE + " " + DIRECTION_RULE
     if by_axis.field.type == "multiple_choice":

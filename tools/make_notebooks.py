@@ -300,6 +300,188 @@ def notebook_03():
     ]
 
 
+def notebook_04():
+    return [
+        new_markdown_cell(
+            "# 4 · Synthesise: tables, vote counts and plots\n\n"
+            "Seed 003's results are counts of schemes: study design by country (its Table 3), and for each outcome "
+            "domain how many schemes found the integrated scheme better, no different, mixed or worse, set against "
+            "the type of integrated resource mechanism (IRM, its Table 4). Here they are computed from the "
+            "extraction data, never typed in. The command line does the same: `review tabulate`, `review votes`, "
+            "`review plot`.\n\n"
+            "**Counting rules.** The unit is the scheme. A scheme with several IRM types or study designs counts "
+            "once under each (as Table 3 does), and once in each total. A scheme counts once per outcome domain: "
+            "where it has several findings in a domain, findings answered *not reported* are set aside, *unclear* "
+            "ones count only when nothing else has a direction, and if the rest agree the scheme takes that "
+            "direction, otherwise *mixed*. A domain with no finding is *not reported*."
+        ),
+        new_code_cell(
+            "from IPython.display import SVG, display\n"
+            "\n"
+            "from review import report, synthesis\n"
+            "from review.example import REPO, build_example\n"
+            "\n"
+            "folder = REPO / \"build\" / \"notebook-04\"\n"
+            "review = build_example(folder, quiet=True, through=\"extract\")\n"
+            "data = synthesis.load(review)  # the final extraction of every scheme\n"
+            "print(len(data.schemes), \"schemes with extracted data\")"
+        ),
+        new_markdown_cell("## Study design by country (Table 3)\n\nLabels when shown, codes in the CSV."),
+        new_code_cell(
+            "designs = synthesis.tabulate(review, \"country\", \"study_designs\")\n"
+            "designs"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(designs.render(\"csv\"))"
+        ),
+        new_markdown_cell("## Outcome direction per domain\n\nEach scheme once per domain; *not reported* where a "
+                          "scheme's sources say nothing for a domain."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "overview = synthesis.tabulate(review, \"domain\", \"direction\")\n"
+            "print(overview.table().to_string())"
+        ),
+        new_markdown_cell("## The headline table: IRM type × direction, health outcomes\n\n"
+                          "Rows in the template's vocabulary order (Table 4 of the paper), so a type no scheme "
+                          "used (transfer payments) shows as a row of zeros."),
+        new_code_cell(
+            "health = synthesis.tabulate(review, \"irm_type\", \"direction\", domain=\"health_outcomes\")\n"
+            "health"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(health.counts().to_string())"
+        ),
+        new_markdown_cell("### Drill down into a cell\n\nWhich schemes with integrated management and pooled funds "
+                          "found better health outcomes? Codes or labels both work."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "health.cell(\"integrated_with_pooled\", \"better\")"
+        ),
+        new_code_cell("health.table(cells=\"names\")"),
+        new_markdown_cell(
+            "## Filters\n\nBy country, by any choice field (`where`), and by kind of evidence. The worked example "
+            "records no kind of evidence for its findings (the paper does not give one), so an evidence filter "
+            "leaves every domain *not reported* unless `not_recorded` is listed: a filter never silently keeps "
+            "what it cannot classify."
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "england = synthesis.tabulate(review, \"irm_type\", \"direction\", domain=\"service_use_costs\",\n"
+            "                             where={\"country\": [\"england\"]})\n"
+            "print(england.caption())\n"
+            "print(england.counts().loc[\"total\"].to_dict())\n"
+            "measured = synthesis.tabulate(review, \"domain\", \"direction\", evidence=[\"measured_comparator\"])\n"
+            "print(measured.counts().loc[\"total\"].to_dict())"
+        ),
+        new_markdown_cell(
+            "## Vote counting (SWiM)\n\nPer IRM type and domain: schemes favouring the scheme out of those with a "
+            "clear direction (better or worse), with a Wilson 95% interval and a two-sided exact sign test. "
+            "With n = 0 there is no test, and the table says so."
+        ),
+        new_code_cell(
+            "votes = synthesis.votes(review)\n"
+            "votes"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "overall = votes.frame[votes.frame[\"group\"] == \"all\"]\n"
+            "print(overall[[\"domain\", \"favour\", \"against\", \"n\", \"p_value\"]].round(4).to_string(index=False))"
+        ),
+        new_markdown_cell("## Effect direction plot\n\nAfter Thomson & Thomas (2013): schemes grouped by IRM type, "
+                          "one column per domain; ▲ better, ▼ worse, ◄► no difference or mixed; marker size by "
+                          "sample size, shade by the scheme's strongest study design."),
+        new_code_cell(
+            "path = report.plot(review, \"effect-direction\", folder / \"effect_direction.svg\")\n"
+            "display(SVG(filename=path))"
+        ),
+        new_markdown_cell("## Harvest plot\n\nAfter Ogilvie et al. (2008): one panel per domain, one bar per "
+                          "scheme under its direction, taller and darker for stronger designs."),
+        new_code_cell(
+            "path = report.plot(review, \"harvest\", folder / \"harvest.svg\")\n"
+            "display(SVG(filename=path))"
+        ),
+        new_markdown_cell("## Export\n\nCSV (codes; first column the row code, totals labelled `total`), "
+                          "Markdown and HTML (labels, the counting rule as a note)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(health.render(\"markdown\").splitlines()[0])\n"
+            "(folder / \"health_by_irm_type.csv\").write_text(health.render(\"csv\"), encoding=\"utf-8\")\n"
+            "print(health.render(\"csv\").splitlines()[-1])"
+        ),
+    ]
+
+
+def notebook_05():
+    return [
+        new_markdown_cell(
+            "# 5 · PRISMA 2020 and the report\n\n"
+            "Every number in the flow diagram is computed from the review's log: imports (with their kind of "
+            "source), deduplication, records removed before screening, screening decisions at each stage, full "
+            "texts not retrieved, exclusion reasons, and the schemes the included reports inform. The command line: "
+            "`review prisma DIR [--json] [--csv FILE] [--svg FILE] [--box NAME]`, `review methods DIR`, "
+            "`review report DIR --out OUT`."
+        ),
+        new_code_cell(
+            "from IPython.display import HTML, Markdown, SVG, display\n"
+            "\n"
+            "from review import methods, prisma, prisma_diagram, report\n"
+            "from review.example import REPO, build_example\n"
+            "\n"
+            "folder = REPO / \"build\" / \"notebook-05\"\n"
+            "review = build_example(folder, quiet=True, through=\"extract\")\n"
+            "flow = prisma.flow(review)\n"
+            "flow"
+        ),
+        new_markdown_cell("The counts use the keys of the PRISMA2020 R package and Shiny app, so the same "
+                          "numbers can be drawn there too (`review prisma DIR --csv FILE` writes its template)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "for key, value in flow.to_json().items():\n"
+            "    if value is not None:\n"
+            "        print(f\"{key}: {value}\")"
+        ),
+        new_markdown_cell("## The identities\n\nPRISMA's boxes must add up. The diagram is drawn only when every "
+                          "identity holds; otherwise each broken one is named with its numbers."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "for identity in flow.identities():\n"
+            "    print(identity)\n"
+            "print(\"warnings:\", flow.warnings)"
+        ),
+        new_code_cell(
+            "flow.check()\n"
+            "SVG(prisma_diagram.draw_svg(flow.to_json(), title=review.protocol.title))"
+        ),
+        new_markdown_cell("## Every number traced to its records\n\nAny box lists the records (or schemes) "
+                          "behind it, e.g. the reports excluded at full text with their primary reason:"),
+        new_code_cell(
+            "excluded = prisma.box(review, \"dbr_excluded\", flow)\n"
+            "excluded.head(10)"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(excluded[\"reason\"].value_counts().to_string())"
+        ),
+        new_markdown_cell("## Methods text (PRISMA 2020 items 8, 9 and 16a)\n\nWritten from the protocol and the "
+                          "log. Bracketed prompts mark what the log cannot know."),
+        new_code_cell(
+            "text = methods.methods_text(review)\n"
+            "Markdown(text.to_markdown())"
+        ),
+        new_markdown_cell("## The report\n\nOne folder: `index.html` (self-contained) with every table per domain, "
+                          "the vote counts, both plots, the PRISMA diagram and counts, the methods text and the "
+                          "agreement table; and each table and figure as a file of its own."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "index = report.write_report(review, folder / \"report\")\n"
+            "print(index.relative_to(REPO))\n"
+            "print(sorted(p.name for p in index.parent.iterdir()))"
+        ),
+    ]
+
+
 def write(name: str, cells) -> None:
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -317,6 +499,8 @@ NOTEBOOK_SOURCES = {
     "01": ("01_import_and_deduplicate.ipynb", notebook_01),
     "02": ("02_screen.ipynb", notebook_02),
     "03": ("03_extract.ipynb", notebook_03),
+    "04": ("04_synthesise.ipynb", notebook_04),
+    "05": ("05_report.ipynb", notebook_05),
 }
 
 
