@@ -79,6 +79,10 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
 def _join(items: list[str]) -> str:
     items = list(items)
     if len(items) <= 1:
@@ -115,7 +119,8 @@ def _dedup_paragraph(review: "Review", flow: prisma.Flow) -> str | None:
             f"identifier were merged automatically ({_plural(summary.auto_merged, 'pair')}); "
             f"{_plural(summary.needs_review, 'uncertain pair')} were referred to a reviewer, who judged "
             f"{reviewed:,} of them ({summary.decided_same:,} the same, {summary.decided_different:,} different). "
-            f"{_plural(flow.counts['duplicates'] or 0, 'duplicate record')} were removed.")
+            f"{_plural(flow.counts['duplicates'] or 0, 'duplicate record')} {_was(flow.counts['duplicates'] or 0)} "
+            f"removed.")
     if summary.pending_review:
         text += f" [{_plural(summary.pending_review, 'pair')} still await a decision.]"
     return text
@@ -130,11 +135,13 @@ def _stage_paragraph(review: "Review", state: screening.ScreeningState, stage: s
         pool = [c for c in pool if c not in state.not_retrieved]
     if not pool:
         return f"No records reached {label} screening."
+    what = "record" if stage == state.stages[0] else "report"
     per_record = Counter(len(state.decisions[stage].get(c, {})) for c in pool)
     reviewers = sorted({r for c in pool for r in state.decisions[stage].get(c, {})})
     names = _join([_person(review, r) for r in reviewers])
-    what = "record" if stage == state.stages[0] else "report"
     undecided = per_record.pop(0, 0)
+    if not per_record:
+        return f"No {what} has been screened at {label} yet ({_plural(undecided, what)} waiting)."
     if len(per_record) == 1:
         k = next(iter(per_record))
         counts = f"each by {_words(k)} reviewer{'s' if k != 1 else ''}"
@@ -167,7 +174,7 @@ def _stage_paragraph(review: "Review", state: screening.ScreeningState, stage: s
         "third_reviewer" else "by discussion to consensus"
     if required > 1:
         parts.append(f"Disagreements (including two 'maybe' decisions) were resolved {how}: "
-                     f"{_plural(len(resolutions), 'conflict')} were resolved"
+                     f"{_plural(len(resolutions), 'conflict')} {_was(len(resolutions))} resolved"
                      + (f" and {conflicts_now:,} remain open." if conflicts_now else "."))
     rows = agreement[agreement["stage"] == stage]
     for row in rows.itertuples():
@@ -196,8 +203,8 @@ def selection_process(review: "Review", flow: prisma.Flow | None = None) -> Sect
     if automatic or other:
         reasons = Counter(r.reason for r in state.removed.values())
         paragraphs.append(
-            f"Before screening, {_plural(automatic, 'record')} were marked ineligible by automation tools and "
-            f"{_plural(other, 'record')} were removed for other reasons ("
+            f"Before screening, {_plural(automatic, 'record')} {_was(automatic)} marked ineligible by automation "
+            f"tools and {_plural(other, 'record')} {_was(other)} removed for other reasons ("
             + "; ".join(f"{why}: {n:,}" for why, n in reasons.most_common()) + ").")
     stages = [s.label or s.name for s in review.protocol.stages]
     paragraphs.append(f"Screening against the eligibility criteria of the protocol had {_words(len(stages))} "

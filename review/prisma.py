@@ -316,8 +316,8 @@ def flow(review: "Review", previous_studies: int | None = None, previous_reports
         conflicts = sum(1 for c in pool if state.outcome(stage, c) == "conflict")
         if pending or conflicts:
             label = review.protocol.stage(stage).label or stage
-            missing.append(f"{label} screening is not finished: {pending} records pending, "
-                           f"{conflicts} conflicts unresolved")
+            missing.append(f"{label} screening is not finished: {pending} record{'s' if pending != 1 else ''} "
+                           f"pending, {conflicts} conflict{'s' if conflicts != 1 else ''} unresolved")
 
     # Reports: the last stage.
     reason_labels = {r.code: r.label for r in review.protocol.exclusion_reasons}

@@ -151,7 +151,7 @@ def test_unfinished_full_text_and_unlinked_reports(tmp_path):
     flow = prisma.flow(review)
     failed = {i.name for i in flow.failures()}
     assert "reports assessed" in failed
-    assert any("Full text screening is not finished" in m and "1 conflicts unresolved" in m for m in flow.missing)
+    assert any("Full text screening is not finished" in m and "1 conflict unresolved" in m for m in flow.missing)
     assert flow.counts["new_studies"] is None or flow.counts["new_studies"] == 0
     review.close()
 
