@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:
-#   make demo   create .venv if absent, install, build the worked example review and show it
+#   make demo   create .venv if absent, install, run the worked example through its report
 #   make test   create .venv if absent, install, run every test and every notebook (nbval)
 PYTHON ?= python3
 VENV   ?= .venv
