@@ -10,6 +10,26 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 SHARED = REPO.parent / "shared"
 
+# PRISMA 2020 counts shaped like the worked example's, with a real search (the diagram and CSV tests).
+PRISMA_EXAMPLE = {
+    "database_results": 3543,
+    "database_specific_results": {"MEDLINE": 1204, "Embase": 1876, "HMIC": 312, "Social Care Online": 151},
+    "register_results": None,
+    "register_specific_results": None,
+    "duplicates": 402,
+    "excluded_automatic": 0,
+    "excluded_other": 12,
+    "records_screened": 3129,
+    "records_excluded": 2977,
+    "dbr_sought_reports": 152,
+    "dbr_notretrieved_reports": 0,
+    "dbr_assessed": 152,
+    "dbr_excluded": {"Financial integration across health care settings only": 21,
+                     "No financial integration": 9, "Other reason": 8},
+    "new_studies": 38,
+    "new_reports": 114,
+}
+
 
 def shared_path(*parts: str) -> Path:
     """A path under ../shared, skipping the test with a clear message if it is absent."""

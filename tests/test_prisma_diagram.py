@@ -12,28 +12,12 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from review import prisma_diagram as diagram
+from conftest import PRISMA_EXAMPLE
 from review.prisma_diagram import draw_matplotlib, draw_svg, text_width
 
 SVG = "{http://www.w3.org/2000/svg}"
 
-EXAMPLE = {
-    "database_results": 3543,
-    "database_specific_results": {"MEDLINE": 1204, "Embase": 1876, "HMIC": 312, "Social Care Online": 151},
-    "register_results": None,
-    "register_specific_results": None,
-    "duplicates": 402,
-    "excluded_automatic": 0,
-    "excluded_other": 12,
-    "records_screened": 3129,
-    "records_excluded": 2977,
-    "dbr_sought_reports": 152,
-    "dbr_notretrieved_reports": 0,
-    "dbr_assessed": 152,
-    "dbr_excluded": {"Financial integration across health care settings only": 21,
-                     "No financial integration": 9, "Other reason": 8},
-    "new_studies": 38,
-    "new_reports": 114,
-}
+EXAMPLE = PRISMA_EXAMPLE
 OTHER = dict(EXAMPLE, website_results=20, organisation_results=5, citations_results=31,
              other_sought_reports=12, other_notretrieved_reports=2, other_assessed=10,
              other_excluded={"Not an IRM": 6})

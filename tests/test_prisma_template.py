@@ -14,28 +14,11 @@ from hypothesis import strategies as st
 from review import prisma_template as pt
 from review.prisma_template import COUNT_KEYS, HEADER, TEMPLATE_ROWS, clean_label, from_csv, to_csv
 
-from conftest import FIXTURES
+from conftest import FIXTURES, PRISMA_EXAMPLE
 
 TEMPLATE_CSV = FIXTURES / "prisma2020" / "PRISMA.csv"
 
-EXAMPLE = {
-    "database_results": 3543,
-    "database_specific_results": {"MEDLINE": 1204, "Embase": 1876, "HMIC": 312, "Social Care Online": 151},
-    "register_results": None,
-    "register_specific_results": None,
-    "duplicates": 402,
-    "excluded_automatic": 0,
-    "excluded_other": 12,
-    "records_screened": 3129,
-    "records_excluded": 2977,
-    "dbr_sought_reports": 152,
-    "dbr_notretrieved_reports": 0,
-    "dbr_assessed": 152,
-    "dbr_excluded": {"Financial integration across health care settings only": 21,
-                     "No financial integration": 9, "Other reason": 8},
-    "new_studies": 38,
-    "new_reports": 114,
-}
+EXAMPLE = PRISMA_EXAMPLE
 
 
 def _rows(text: str) -> list[list[str]]:
