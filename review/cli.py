@@ -198,8 +198,10 @@ def _codes(text: str | None) -> list[str] | None:
 def _where(args) -> dict:
     where = {}
     for item in args.where or []:
-        field, codes = _parse_mapping(item)
-        where[field] = _codes(codes)
+        field, sep, codes = item.partition("=")
+        if not sep or not field.strip() or not codes.strip():
+            raise ReviewError(f"--where expects FIELD=CODE,... (e.g. country=england,wales), got {item!r}")
+        where[field.strip()] = _codes(codes)
     if getattr(args, "country", None):
         where["country"] = _codes(args.country)
     return where
