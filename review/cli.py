@@ -9,15 +9,7 @@ import sys
 from review import io as readers
 from review.io.base import ParseError
 from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
-from review.protocol import ProtocolError
-from review.clusters import DedupError
-from review.extraction import ExtractionError
-from review.schemes import SchemeError
-from review.screening import ScreeningError
-from review.templates import TemplateError
-from review.synthesis import SynthesisError
-from review.prisma import PrismaError
-from review.store import SchemaError
+from review.errors import WorkbenchError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
@@ -489,9 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:  # output piped into head and the like
         return 0
-    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
-            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except WorkbenchError as exc:  # every expected failure: file:line: [field] message, no traceback
+        print(f"error: {exc.describe()}", file=sys.stderr)
         return 1
 
 

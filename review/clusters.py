@@ -15,6 +15,7 @@ automatically, by this run or any later one.
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -38,7 +39,7 @@ _COMPLETENESS = ("title", "journal", "volume", "issue", "pages", "doi", "pmid", 
 _INSERT_CHUNK = 5000
 
 
-class DedupError(ValueError):
+class DedupError(WorkbenchError, ValueError):
     pass
 
 

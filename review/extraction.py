@@ -10,6 +10,7 @@ of every form is the list of its save events.
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import csv
 import io
 import json
@@ -32,7 +33,7 @@ REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "extraction_templates"
 META_COLUMNS = ("scheme_id", "scheme_name", "extractor", "status", "report_source_ids", "record_ids")
 
 
-class ExtractionError(ValueError):
+class ExtractionError(WorkbenchError, ValueError):
     """Invalid extraction data; `problems` lists (where, message) pairs, each naming the field."""
 
     def __init__(self, message: str, problems: list[tuple[str, str]] | None = None):

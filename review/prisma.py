@@ -26,6 +26,7 @@ listed in `missing`, never printed as a zero.
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ _KIND_KEY = {"database": "database_results", "register": "register_results", "we
 NO_REASON = "(no reason given)"
 
 
-class PrismaError(ValueError):
+class PrismaError(WorkbenchError, ValueError):
     """PRISMA counts that cannot be reported (e.g. a diagram whose identities fail)."""
 
 

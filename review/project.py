@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import getpass
 import hashlib
 import json
@@ -31,7 +32,7 @@ INSERT_CHUNK = 5000
 SOURCE_KINDS = ("database", "register", "website", "organisation", "citation")
 
 
-class ReviewError(RuntimeError):
+class ReviewError(WorkbenchError, RuntimeError):
     pass
 
 

@@ -10,6 +10,7 @@ Reports reach a scheme once included at the protocol's last screening stage.
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ SCHEME_EVENTS = (CREATE, RENAME, LINK, UNLINK, MERGE, SPLIT)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
-class SchemeError(ValueError):
+class SchemeError(WorkbenchError, ValueError):
     pass
 
 

@@ -19,6 +19,7 @@ has decided.
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import csv
 import io
 import json
@@ -56,12 +57,18 @@ _SYNONYMS = {
 }
 
 
-class ScreeningError(ValueError):
-    """A decision the protocol does not allow; `field` names the part at fault."""
+class ScreeningError(WorkbenchError, ValueError):
+    """A decision the protocol does not allow; `field` names the part at fault.
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    str() is the message alone unless a file is named (a bulk import), so an API
+    caller reads the sentence and a CSV importer reads `file:line: [field] message`.
+    """
+
+    def __init__(self, message: str, field: str | None = None, file: str | None = None, line: int | None = None):
+        super().__init__(message, file=file, line=line, field=field)
+
+    def __str__(self) -> str:
+        return self.message if self.file is None else super().__str__()
 
 
 @dataclass(frozen=True)
@@ -544,17 +551,18 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScreeningError(f"{file}: cannot read: {exc}") from None
+        raise ScreeningError(f"cannot read: {exc}", file=str(file)) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown:
-        raise ScreeningError(f"{file}:1: unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})")
+        raise ScreeningError(f"unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})",
+                             file=str(file), line=1)
     for needed in ("stage", "reviewer", "decision"):
         if needed not in header:
-            raise ScreeningError(f"{file}:1: missing column {needed!r}")
+            raise ScreeningError(f"missing column {needed!r}", file=str(file), line=1)
     if "record_id" not in header and "source_id" not in header:
-        raise ScreeningError(f"{file}:1: needs a record_id or a source_id column")
+        raise ScreeningError("needs a record_id or a source_id column", file=str(file), line=1)
 
     records = review.records_frame()
     by_id = set(records["record_id"].astype(int)) if not records.empty else set()
@@ -570,7 +578,7 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
 
         def fail(column: str, message: str):
-            raise ScreeningError(f"{file}:{line}: [{column}] {message}")
+            raise ScreeningError(message, field=column, file=str(file), line=line)
 
         if row.get("record_id"):
             try:
@@ -592,7 +600,7 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
             decision, reasons = _check(review, row["stage"], row["reviewer"], row["decision"],
                                        row.get("reasons", "").split(";"))
         except ScreeningError as exc:
-            fail(exc.field or "decision", str(exc))
+            fail(exc.field or "decision", exc.message)
         when = row.get("time", "")
         if when:
             try:

@@ -7,6 +7,7 @@ file and, for teams, on PostgreSQL. Nothing here updates or deletes a row of
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -211,8 +212,8 @@ MIGRATIONS: list[tuple[int, str, Any]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class SchemaError(RuntimeError):
-    pass
+class SchemaError(WorkbenchError, RuntimeError):
+    """The database cannot be used by this version of the workbench."""
 
 
 # --- connections ----------------------------------------------------------------

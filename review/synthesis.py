@@ -21,6 +21,7 @@ Counting rules, stated once here and in every table's note:
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
@@ -50,7 +51,7 @@ MULTI_RULE = ("A scheme with several answers to {what} is counted once under eac
               "once, so a total can be less than the sum of its row or column.")
 
 
-class SynthesisError(ValueError):
+class SynthesisError(WorkbenchError, ValueError):
     """A synthesis request that cannot be answered; the message names the field or code at fault."""
 
 

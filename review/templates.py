@@ -18,6 +18,7 @@ suspicious, and works with the values extracted through them:
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import difflib
 import math
 import re
@@ -69,13 +70,12 @@ _ALL_FIELD_KEYS = _COMMON_FIELD_KEYS + ("unit", "min", "max", "vocabulary", "fie
 # --- the model ---------------------------------------------------------------------------
 
 
-class TemplateError(ValueError):
-    """A template cannot be used. str() reads `file:line: reason`."""
+class TemplateError(WorkbenchError, ValueError):
+    """A template cannot be used. str() reads `file:line: [field] reason`."""
 
-    def __init__(self, path: str | Path, line: int | None, message: str):
-        self.path, self.line, self.message = str(path), line, message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
+    def __init__(self, path: str | Path, line: int | None, message: str, field: str | None = None):
+        self.path = str(path)
+        super().__init__(message, file=self.path, line=line, field=field)
 
 
 @dataclass

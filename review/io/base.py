@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from review.errors import WorkbenchError
 import codecs
 import gc
 from collections.abc import Iterator
@@ -11,17 +12,12 @@ from dataclasses import dataclass, field
 from review.records import Reference
 
 
-class ParseError(ValueError):
+class ParseError(WorkbenchError, ValueError):
     """A file could not be read. Names the file, the line and, where known, the field."""
 
     def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
         self.path = str(path)
-        self.line = line
-        self.field = field
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        what = f" [field {field}]" if field else ""
-        super().__init__(f"{where}:{what} {message}")
+        super().__init__(message, file=self.path, line=line, field=field)
 
 
 @dataclass
