@@ -17,9 +17,12 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from tqdm.auto import tqdm
 
+from review import clusters
+from review import events
 from review import io as readers
 from review import protocol as protocol_mod
 from review import store
+from review.readmodel import ReadModel
 from review.io.base import ParseError
 from review.protocol import Protocol
 from review.records import Reference, match_keys
@@ -75,6 +78,7 @@ class Status:
     records: int
     imports: list[ImportSummary] = field(default_factory=list)
     records_per_source: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. events of kinds this version does not know
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +91,13 @@ class Review:
         self.path = path
         self.protocol = protocol
         self.engine = engine
+        self._read_model: ReadModel | None = None
+
+    def read_model(self) -> ReadModel:
+        """The review's state replayed from the log, brought up to date (one query for new events)."""
+        if self._read_model is None:
+            self._read_model = ReadModel(self.engine)
+        return self._read_model.refresh()
 
     # --- opening -------------------------------------------------------------
 
@@ -216,12 +227,9 @@ class Review:
                     chunk = rows[start : start + INSERT_CHUNK]
                     conn.execute(insert(store.records), chunk)
                     bar.update(len(chunk))
-            store.append_event(
-                conn, who, "import",
-                {"file": file.name, "sha256": digest, "format": parsed.format, "source": source.strip(),
-                 "source_kind": source_kind, "search_date": search_date, "records": len(rows), "forced": force},
-                entity="import", entity_id=import_id,
-            )
+            events.append(conn, who, events.ImportDone(
+                import_id=import_id, file=file.name, sha256=digest, format=parsed.format, source=source.strip(),
+                source_kind=source_kind, search_date=search_date, records=len(rows), forced=force))
         return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
 
     def _import_with_sha(self, digest: str, conn=None):
@@ -265,7 +273,8 @@ class Review:
         per_source: dict[str, int] = {}
         for s in summaries:
             per_source[s.source_name] = per_source.get(s.source_name, 0) + s.records
-        return Status(self.protocol.title, str(self.path), version, total, summaries, per_source)
+        return Status(self.protocol.title, str(self.path), version, total, summaries, per_source,
+                      self.read_model().warnings)
 
     def imports_frame(self) -> pd.DataFrame:
         """One row per import: what a reviewer checks after loading the searches."""
@@ -322,21 +331,15 @@ class Review:
 
     def cluster_ids(self) -> dict[int, int]:
         """record id -> cluster id; every record is its own cluster until deduplication joins it."""
-        from review import clusters
-
-        return clusters.current_clusters(self.engine)
+        return dict(self.read_model().clusters())
 
     # --- deduplication -----------------------------------------------------------
 
     def dedupe(self, who: str | None = None, progress: bool = True):
         """Run deduplication (exact identifiers, then blocking and fuzzy matching)."""
-        from review import clusters
-
         return clusters.run(self, who or default_actor(), progress=progress)
 
     def dedup_summary(self):
-        from review import clusters
-
         return clusters.summary(self)
 
     # --- exporting -------------------------------------------------------------
