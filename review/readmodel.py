@@ -134,6 +134,7 @@ class ReadModel:
         self.unknown_kinds: Counter = Counter()
         self.malformed: list[str] = []
         self.latest_run: int | None = None
+        self.dedup_runs: list[Logged] = []
         self.run_counts: dict = {}
         self.pair_decisions: dict[tuple[int, int], str] = {}  # latest per pair, "skip" included
         self.screen_log: list[Logged] = []
@@ -210,6 +211,7 @@ class ReadModel:
             self.records_version += 1
         elif isinstance(event, ev.DedupRun):
             self.latest_run, self.run_counts = logged.event_id, dict(event.counts)
+            self.dedup_runs.append(logged)
         elif isinstance(event, ev.PairDecision):
             self.pair_decisions[pair(event.a, event.b)] = event.decision
         elif isinstance(event, ev.ClusterSplit):
@@ -244,6 +246,12 @@ class ReadModel:
             self.saves.append(logged)
         elif isinstance(event, ev.ExtractionAgreed):
             self.agreements.append(logged)
+
+    def logged(self, kind: str) -> list[Logged]:
+        """The events of one kind the model keeps (dedup runs, screening, extraction), oldest first."""
+        pool = {ev.DedupRun.kind: self.dedup_runs, ev.ExtractionSaved.kind: self.saves,
+                ev.ExtractionAgreed.kind: self.agreements}.get(kind, self.screen_log)
+        return [entry for entry in pool if entry.event.kind == kind]
 
     # --- deduplication -------------------------------------------------------------------
 

@@ -571,8 +571,7 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
                              records.get("import_file", [])):
         by_source[(str(sid), "")].append(int(rid))
         by_source[(str(sid), str(imp))].append(int(rid))
-    state = ScreeningState.load(review)  # a copy: each planned row is applied to it
-    planned: list[events.ScreenDecision] = []
+    requests: list[tuple[int, DecisionRequest]] = []
     for row in reader:
         line = reader.line_num
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
@@ -596,20 +595,31 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
             record_id = matches[0]
         else:
             fail("record_id", "empty: give record_id or source_id")
+        try:
+            _check(review, row["stage"], row["reviewer"], row["decision"], row.get("reasons", "").split(";"))
+        except ScreeningError as exc:
+            fail(exc.field or "decision", exc.message)
         when = row.get("time", "")
         if when:
             try:
                 datetime.fromisoformat(when.replace("Z", "+00:00"))
             except ValueError:
                 fail("time", f"not an ISO 8601 time: {when!r}")
-        request = DecisionRequest(row["stage"], row["reviewer"], record_id, row["decision"],
-                                  tuple(row.get("reasons", "").split(";")), row.get("note", ""), when or None,
-                                  imported_from=file.name, imported_by=who)
+        requests.append((line, DecisionRequest(row["stage"], row["reviewer"], record_id, row["decision"],
+                                                tuple(row.get("reasons", "").split(";")), row.get("note", ""),
+                                                when or None, imported_from=file.name, imported_by=who)))
+
+    # Then the planner `decide` uses, stage by stage (file order within a stage), applied
+    # as it goes on a copy of the state: a file may list a reviewer's full-text decision
+    # before the other reviewer's title/abstract one that makes the record eligible.
+    state = ScreeningState.load(review)
+    stages = {name: i for i, name in enumerate(state.stages)}
+    planned: list[events.ScreenDecision] = []
+    for line, request in sorted(requests, key=lambda item: stages[item[1].stage]):
         try:
-            # The planner `decide` uses, applied as it goes: a later row sees an earlier one.
             (event,) = plan_decisions(review, state, [request], apply=True)
         except ScreeningError as exc:
-            fail(exc.field or "decision", exc.message)
+            raise ScreeningError(exc.message, field=exc.field or "decision", file=str(file), line=line) from None
         planned.append(event)
     with store.write_transaction(review.engine) as conn:
         for event in planned:
