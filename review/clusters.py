@@ -15,7 +15,6 @@ automatically, by this run or any later one.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -25,8 +24,9 @@ import pandas as pd
 from sqlalchemy import func, insert, select
 
 from review import events, store
-from review.readmodel import COMPLETENESS, ReadModel
 from review.dedup import AUTO_MERGE, NEEDS_REVIEW, Thresholds, find_duplicates
+from review.errors import WorkbenchError
+from review.readmodel import COMPLETENESS, ReadModel
 
 if TYPE_CHECKING:
     from review.project import Review

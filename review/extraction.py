@@ -10,7 +10,6 @@ of every form is the list of its save events.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import csv
 import io
 import json
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from review import events, schemes, store, templates
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review

@@ -26,7 +26,6 @@ listed in `missing`, never printed as a zero.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from review import schemes, screening, store, tables
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review

@@ -8,7 +8,6 @@ naming the field path, its line and the problem.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import dataclasses
 import re
 from dataclasses import asdict, dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from review.dedup.score import Thresholds
+from review.errors import WorkbenchError
 from review.yaml_lines import compose, line_of
 
 PROTOCOL_FILE = "review.yaml"

@@ -10,7 +10,6 @@ Reports reach a scheme once included at the protocol's last screening stage.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 import pandas as pd
 
 from review import events, screening, store
+from review.errors import WorkbenchError
 from review.readmodel import Scheme
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ has decided.
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import csv
 import io
 import math
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Iterable
 import pandas as pd
 
 from review import events, store
+from review.errors import WorkbenchError
 from review.readmodel import Decision, Removal, Resolution
 
 if TYPE_CHECKING:

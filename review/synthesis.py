@@ -21,7 +21,6 @@ Counting rules, stated once here and in every table's note:
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Iterable
 import pandas as pd
 
 from review import extraction, schemes, tables, templates
+from review.errors import WorkbenchError
 from review.templates import Field, Template
 
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ suspicious, and works with the values extracted through them:
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import difflib
 import math
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from review.errors import WorkbenchError
 from review.yaml_lines import compose, line_of
 
 FIELD_TYPES = ("text", "long_text", "integer", "number", "date", "boolean",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from review.errors import WorkbenchError
 import codecs
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from review.errors import WorkbenchError
 from review.records import Reference
 
 
