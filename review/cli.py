@@ -68,6 +68,8 @@ def _cmd_status(args) -> int:
         kind = "" if s.source_kind == "database" else f", {s.source_kind}"
         print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{kind}{date}]  {s.format}  {s.records} records")
     print(f"records: {status.records} in {len(status.imports)} imports")
+    for warning in status.warnings:  # e.g. events written by a newer version (review.readmodel)
+        print(f"warning: {warning}")
     return 0
 
 
