@@ -176,6 +176,7 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=Path("/tmp/wt-before"),
                         help="a checkout of the code before the read model (git worktree add /tmp/wt-before 28c7d9f)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/read_model_bench"))
+    parser.add_argument("--reuse", action="store_true", help="reuse the review an earlier run built in --work")
     parser.add_argument("--child", nargs=3, metavar=("DIR", "FIRST", "SECOND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -185,8 +186,13 @@ def main() -> None:
         raise SystemExit(f"{args.before}: no older checkout here; git worktree add {args.before} 28c7d9f")
 
     sys.path.insert(0, str(REPO))
-    built = build(args.work / "template", args.records)
     template = args.work / "template" / "review"
+    built_file = args.work / "template" / "built.json"
+    if args.reuse and built_file.exists() and json.loads(built_file.read_text())["records"] == args.records:
+        built = json.loads(built_file.read_text())
+    else:
+        built = build(args.work / "template", args.records)
+        built_file.write_text(json.dumps(built))
     print(f"built: {built['records']:,} records, {built['decisions']:,} decisions imported in "
           f"{built['bulk_decisions_seconds']} s (records in {built['import_seconds']} s)")
     after = run_side("after", REPO, template, args.work, built["included"])

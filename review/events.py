@@ -49,6 +49,7 @@ class EventError(WorkbenchError, ValueError):
 
 
 KINDS: dict[str, type["Event"]] = {}  # kind name -> its class; filled by @register at import
+_PLANS: dict[type, tuple] = {}  # class -> how to read its payload (see _reading_plan)
 
 
 def register(cls: type["Event"]) -> type["Event"]:
@@ -56,6 +57,7 @@ def register(cls: type["Event"]) -> type["Event"]:
     if cls.kind in KINDS and KINDS[cls.kind] is not cls:
         raise TypeError(f"event kind {cls.kind!r} is defined twice ({KINDS[cls.kind].__name__}, {cls.__name__})")
     KINDS[cls.kind] = cls
+    _PLANS[cls] = _reading_plan(cls)
     return cls
 
 
@@ -93,14 +95,33 @@ class Event:
     def from_payload(cls, data: dict) -> "Event":
         """The event a stored payload describes; keys this version does not know are ignored."""
         values = {}
-        for f in dataclasses.fields(cls):
-            key = cls.renamed.get(f.name, f.name)
+        for name, key, as_tuple, default in _PLANS.get(cls) or _reading_plan(cls):
             if key in data:
                 value = data[key]
-                values[f.name] = tuple(value) if isinstance(value, list) and _is_tuple(f) else value
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                values[name] = tuple(value) if as_tuple and isinstance(value, list) else value
+            elif default is _REQUIRED:
                 raise EventError(f"event {cls.kind!r} has no {key!r}", field=key)
-        return cls(**values)
+            else:
+                values[name] = default() if callable(default) else default
+        # Filled directly rather than through __init__: replaying a log builds every event,
+        # and a frozen dataclass's __init__ costs several times as much per field.
+        event = object.__new__(cls)
+        event.__dict__.update(values)
+        return event
+
+
+_REQUIRED = object()
+
+
+def _reading_plan(cls) -> tuple:
+    """(field, payload key, list read as tuple, default) per field: worked out once per kind, at `register`.
+
+    The default is _REQUIRED, a value, or a factory (for mutable defaults).
+    """
+    return tuple((f.name, cls.renamed.get(f.name, f.name), _is_tuple(f),
+                  f.default_factory if f.default_factory is not dataclasses.MISSING
+                  else _REQUIRED if f.default is dataclasses.MISSING else f.default)
+                 for f in dataclasses.fields(cls))
 
 
 def _is_tuple(f: dataclasses.Field) -> bool:
