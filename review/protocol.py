@@ -17,6 +17,8 @@ import yaml
 
 from review.dedup.score import Thresholds
 from review.errors import WorkbenchError
+from review.schema_check import check_schema
+from review.schema_check import format_path as _format_path
 from review.yaml_lines import compose, line_of
 
 PROTOCOL_FILE = "review.yaml"
@@ -197,74 +199,6 @@ def default_protocol(title: str) -> Protocol:
     )
 
 
-_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
-
-
-def _is_type(value, name: str) -> bool:
-    if name == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if name == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, _TYPES[name])
-
-
-def check_schema(schema: dict, value, where: tuple = ()) -> tuple[list, str] | None:
-    """The first problem of `value` against a JSON-Schema subset, as (path, message), or None.
-
-    Covers what SCHEMA uses (type, enum, required, properties, additionalProperties,
-    items, minLength, minItems, minimum, maximum, pattern). Written here rather than
-    taken from jsonschema, whose import costs seconds on every `review` command.
-    """
-    path = list(where)
-    if "enum" in schema and value not in schema["enum"]:
-        return path, f"{value!r} is not one of {schema['enum']!r}"
-    kind = schema.get("type")
-    if kind and not _is_type(value, kind):
-        return path, f"{value!r} is not of type {kind!r}"
-    if isinstance(value, dict):
-        for name in schema.get("required", ()):
-            if name not in value:
-                return path, f"{name!r} is a required property"
-        properties = schema.get("properties", {})
-        extra = schema.get("additionalProperties", True)
-        for name, item in value.items():
-            if name in properties:
-                problem = check_schema(properties[name], item, (*where, name))
-            elif extra is False:
-                return path, f"unknown field: {name!r}"
-            elif isinstance(extra, dict):
-                problem = check_schema(extra, item, (*where, name))
-            else:
-                problem = None
-            if problem is not None:
-                return problem
-    if isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            return path, f"needs at least {schema['minItems']} item(s)"
-        for i, item in enumerate(value):
-            problem = check_schema(schema.get("items", {}), item, (*where, i))
-            if problem is not None:
-                return problem
-    if isinstance(value, str):
-        if len(value) < schema.get("minLength", 0):
-            return path, "must not be empty"
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            return path, f"{value!r} does not match {schema['pattern']!r}"
-    if _is_type(value, "number"):
-        if "minimum" in schema and value < schema["minimum"]:
-            return path, f"{value} is less than the minimum of {schema['minimum']}"
-        if "maximum" in schema and value > schema["maximum"]:
-            return path, f"{value} is greater than the maximum of {schema['maximum']}"
-    return None
-
-
-def _format_path(path) -> str:
-    out = ""
-    for key in path:
-        out += f"[{key}]" if isinstance(key, int) else (f".{key}" if out else str(key))
-    return out
-
-
 def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
     try:
         data = yaml.safe_load(text)
@@ -278,8 +212,7 @@ def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
 
     problem = check_schema(SCHEMA, data)
     if problem is not None:
-        where, message = problem
-        raise ProtocolError(path, _format_path(where), message, line_of(root, where))
+        raise ProtocolError(path, problem.field_path, problem.message, problem.line(root))
 
     protocol = Protocol(
         title=data["title"],

@@ -66,7 +66,7 @@ def test_errors_are_clear(tmp_path):
     review("init", folder, "--title", "T")
     (folder / "review.yaml").write_text("title: T\nreviewrs: []\n")
     done = review("status", folder)
-    assert done.returncode == 1 and "unknown field: 'reviewrs'" in done.stderr
+    assert done.returncode == 1 and "unknown key 'reviewrs'; did you mean 'reviewers'?" in done.stderr
     done = review("import", folder, tmp_path / "missing.ris", "--source", "X")
     assert done.returncode != 0
 

@@ -55,5 +55,5 @@ def test_the_cli_prints_location_and_no_traceback(tmp_path, capsys):
     (bad / "review.yaml").write_text("title: T\nstages:\n  - name: ta\n    decisions_required: x\n")
     assert main(["status", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "review.yaml:4: [stages[0].decisions_required] 'x' is not of type" in err
+    assert err.startswith("error: ") and "review.yaml:4: [stages[0].decisions_required] must be a whole number, not 'x'" in err
     assert "Traceback" not in err

@@ -34,7 +34,7 @@ def test_init_writes_protocol_and_database(tmp_path):
 def test_open_rejects_bad_protocol(tmp_path):
     Review.init(tmp_path / "r", title="T").close()
     (tmp_path / "r" / "review.yaml").write_text("title: T\nstages:\n  - name: ta\n    decisions_required: x\n")
-    with pytest.raises(Exception, match=r"review.yaml:4: stages\[0\].decisions_required: 'x' is not of type"):
+    with pytest.raises(Exception, match=r"review.yaml:4: stages\[0\].decisions_required: must be a whole number, not 'x'"):
         Review.open(tmp_path / "r")
 
 

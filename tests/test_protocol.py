@@ -27,7 +27,7 @@ def test_example_protocol_is_valid():
 @pytest.mark.parametrize(
     "text, field_path, line, words",
     [
-        ("title: T\nstagez: []\n", "(top level)", 1, "unknown field: 'stagez'"),
+        ("title: T\nstagez: []\n", "stagez", 2, "unknown key 'stagez'; did you mean 'stages'?"),
         ("title: T\nstages:\n  - name: ta\n    decisions_required: 0\n", "stages[0].decisions_required", 4, "minimum"),
         ("title: T\nstages:\n  - name: Title Abstract\n", "stages[0].name", 3, "does not match"),
         ("title: T\nreviewers:\n  - id: a\n  - id: a\n", "reviewers[1].id", 4, "duplicate reviewer"),
@@ -36,7 +36,7 @@ def test_example_protocol_is_valid():
         ("title: T\nexclusion_reasons:\n  - {code: x, label: X}\n  - {code: x, label: Y}\n",
          "exclusion_reasons[1].code", 4, "duplicate exclusion reason"),
         ("title: T\nstages:\n  - name: ta\n    resolution: third_reviewer\n", "stages[0].resolver", 3, "needs a resolver"),
-        ("question: no title\n", "(top level)", 1, "'title' is a required property"),
+        ("question: no title\n", "(top level)", 1, "missing required key 'title'"),
         ("title: T\ndedup: {score_auto: 0.8, review_score: 0.9}\n", "dedup.review_score", 2, "must not exceed"),
         ("title: T\ndedup:\n  title_auto: 0.9\n  titel_auto: 0.9\n", "dedup.titel_auto", 4, "unknown threshold"),
     ],
