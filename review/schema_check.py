@@ -12,7 +12,8 @@ The schema language is a JSON-Schema subset: type (a name or a list of names),
 enum, required, properties, additionalProperties, propertyNames, items,
 minLength, minItems, minimum, maximum, pattern; plus `x-message`, a message of
 our own for a node (a format string, or a dict of keyword -> format string),
-which may use {value!r}, {suggestion}, {choices} and the keyword's own value.
+which may use {value!r}, {shown} (the value, short), {suggestion} and {choices}
+(for enum) and the keyword's own value.
 Written here rather than taken from jsonschema, whose import costs seconds on
 every `review` command.
 """
@@ -212,4 +213,4 @@ def _custom(schema: dict, keyword: str, value, extra: dict) -> str | None:
         custom = custom.get(keyword)
     if custom is None:
         return None
-    return custom.format(value=value, **{keyword: schema.get(keyword), **extra})
+    return custom.format(value=value, shown=_show(value), **{keyword: schema.get(keyword), **extra})

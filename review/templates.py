@@ -18,7 +18,6 @@ suspicious, and works with the values extracted through them:
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from review.errors import WorkbenchError
+from review.schema_check import SchemaProblem, check_schema, suggestion
 from review.yaml_lines import compose, line_of
 
 FIELD_TYPES = ("text", "long_text", "integer", "number", "date", "boolean",
@@ -54,8 +54,6 @@ _NUMBER_WITH_WORDS = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)\s*[^\d\s.,]")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _GROUP_COLUMN = re.compile(r"^([^.]+)\.(\d+)\.([^.]+)$")
 
-_TOP_KEYS = ("name", "title", "version", "description", "vocabularies", "fields")
-_TERM_KEYS = ("code", "label", "description")
 _COMMON_FIELD_KEYS = ("name", "label", "help", "type", "required")
 _TYPE_KEYS = {
     "integer": ("unit", "min", "max"),
@@ -64,7 +62,6 @@ _TYPE_KEYS = {
     "multiple_choice": ("vocabulary",),
     "group": ("fields", "min_rows", "max_rows"),
 }
-_ALL_FIELD_KEYS = _COMMON_FIELD_KEYS + ("unit", "min", "max", "vocabulary", "fields", "min_rows", "max_rows")
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -178,12 +175,138 @@ def is_special(value, kind: str | None = None) -> bool:
 
 
 def _suggest(word, choices) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return suggestion(word, choices)
+
+
+# --- the template's structure, checked by the protocol's schema checker ----------------------
+
+# Keys and types are checked by review.schema_check (as the protocol is), so an unknown
+# key, a missing key or a value of the wrong type reads the same in both files. What a
+# schema cannot say (keys that depend on the field type, vocabularies that must exist,
+# duplicates) is checked afterwards by _Reader.
+
+_IDENTIFIER_SCHEMA = {
+    "type": "string", "pattern": _IDENTIFIER.pattern,
+    "x-message": {"pattern": "{value!r} is not an identifier: use lower-case letters, digits and _, "
+                             "starting with a letter (e.g. 'study_design')"},
+}
+# Text with something in it: "  " is as empty as "".
+_NONBLANK_SCHEMA = {"type": "string", "minLength": 1, "pattern": r"\S",
+                    "x-message": {"pattern": "must be non-empty text"}}
+_TEXT_SCHEMA = {"type": ["string", "null"]}
+_ROWS_SCHEMA = {"type": ["integer", "null"], "minimum": 0, "x-message": "must be a whole number >= 0"}
+_BOUND_SCHEMA = {"type": ["number", "null"]}
+
+_TERM_SCHEMA = {
+    "type": "object",
+    "x-message": {"type": "must be a mapping with code and label (and optional description), not {shown}"},
+    "additionalProperties": False,
+    "required": ["code", "label"],
+    "properties": {"code": _IDENTIFIER_SCHEMA, "label": _NONBLANK_SCHEMA, "description": _TEXT_SCHEMA},
+}
+_FIELD_SCHEMA: dict = {
+    "type": "object",
+    "x-message": {"type": "must be a mapping with at least name and type, not {shown}"},
+    "additionalProperties": False,
+    "required": ["name", "type"],
+    "properties": {
+        "name": _IDENTIFIER_SCHEMA,
+        "label": _NONBLANK_SCHEMA,
+        "help": _TEXT_SCHEMA,
+        "type": {"enum": list(FIELD_TYPES), "x-message": "unknown type {value!r}{suggestion} (types: {choices})"},
+        "required": {"type": "boolean"},
+        "unit": _TEXT_SCHEMA,
+        "min": _BOUND_SCHEMA,
+        "max": _BOUND_SCHEMA,
+        "vocabulary": {"type": "string"},
+        "fields": None,  # a group's own fields: the list below (set after it exists)
+        "min_rows": _ROWS_SCHEMA,
+        "max_rows": _ROWS_SCHEMA,
+    },
+}
+_FIELDS_SCHEMA = {"type": "array", "minItems": 1, "items": _FIELD_SCHEMA}
+_FIELD_SCHEMA["properties"]["fields"] = _FIELDS_SCHEMA
+
+TEMPLATE_SCHEMA = {
+    "type": "object",
+    "x-message": {"type": "a template must be a mapping with name, title, version, vocabularies and fields"},
+    "additionalProperties": False,
+    "required": ["name", "title", "version", "fields"],
+    "properties": {
+        "name": _IDENTIFIER_SCHEMA,
+        "title": _NONBLANK_SCHEMA,
+        # Compared as text; a whole number is read as its text. A decimal is refused:
+        # YAML reads `1.10` as 1.1, which is not what was written.
+        "version": {"type": ["string", "integer"], "pattern": r"\S",
+                    "x-message": {"pattern": "must be text or a whole number"}},
+        "description": _TEXT_SCHEMA,
+        "vocabularies": {
+            "type": ["object", "null"],
+            "x-message": {"type": "must be a mapping of name: list of terms, not {shown}"},
+            "propertyNames": _IDENTIFIER_SCHEMA,
+            "additionalProperties": {
+                "type": "array", "minItems": 1, "items": _TERM_SCHEMA,
+                "x-message": {"type": "must be a non-empty list of terms (code, label)",
+                              "minItems": "must be a non-empty list of terms (code, label)"},
+            },
+        },
+        "fields": _FIELDS_SCHEMA,
+    },
+}
+
+
+def _schema_message(data, problem: SchemaProblem) -> str:
+    """The checker's message with the part of the template it is about, as people name it."""
+    if problem.kind in ("unknown_key", "missing_key"):
+        return f"{_noun(data, problem.path)}: {problem.message}"
+    noun = _noun(data, problem.path, key_name=problem.kind == "key_name")
+    return f"{noun} {problem.message}" if noun else problem.message
+
+
+def _noun(data, path: tuple, key_name: bool = False) -> str:
+    """`field 'outcomes.direction': unit`, `vocabulary 'designs': code`, ... for a path in the template."""
+    if not path:
+        return "template" if isinstance(data, dict) else ""  # "a template must be a mapping" says it all
+    if path[0] == "vocabularies" and len(path) > 1:
+        vocabulary = path[1]
+        if len(path) == 2:
+            return "vocabulary name" if key_name else f"vocabulary '{vocabulary}'"
+        term = _at(data, path[:3])
+        code = term.get("code") if isinstance(term, dict) else None
+        if len(path) == 3:
+            return f"vocabulary '{vocabulary}' term {path[2] + 1}"
+        if path[3] == "code":
+            return f"vocabulary '{vocabulary}': code"
+        which = f"term '{code}'" if isinstance(code, str) else f"term {path[2] + 1}"
+        return f"vocabulary '{vocabulary}' {which}: {path[3]}"
+    if path[0] == "fields" and len(path) > 1:
+        names, at = [], 0
+        while at + 1 < len(path) and path[at] == "fields" and isinstance(path[at + 1], int):
+            item = _at(data, path[:at + 2])
+            names.append(item.get("name") if isinstance(item, dict) else None)
+            at += 2
+        rest = path[at:]
+        field = (f"field '{'.'.join(names)}'" if all(isinstance(n, str) for n in names) else "field")
+        if not rest:
+            return field
+        if rest == ("fields",):
+            return f"group '{'.'.join(map(str, names))}': fields"
+        if rest == ("name",):
+            return "field name"
+        if rest == ("type",):  # the type's own message says "unknown type ..."
+            return f"{field}:"
+        return f"{field}: {rest[0]}"
+    return "template name" if path == ("name",) else str(path[0])
+
+
+def _at(data, path: tuple):
+    for step in path:
+        data = data[step]
+    return data
 
 
 class _Reader:
-    """Turns the loaded YAML into a Template, pointing every failure at its line."""
+    """Turns YAML that passed TEMPLATE_SCHEMA into a Template: the checks a schema cannot express."""
 
     def __init__(self, path: str, root: yaml.Node | None):
         self.path, self.root = path, root
@@ -191,66 +314,18 @@ class _Reader:
     def fail(self, where: tuple, message: str, key: bool = False):
         raise TemplateError(self.path, line_of(self.root, where, key), message)
 
-    def check_keys(self, where: tuple, data: dict, allowed, what: str) -> None:
-        for key in data:
-            if key not in allowed:
-                self.fail(where + (key,), f"{what}: unknown key '{key}'{_suggest(key, allowed)} "
-                                          f"(allowed: {', '.join(allowed)})", key=True)
-
-    def identifier(self, where: tuple, value, what: str, key: bool = False) -> str:
-        if isinstance(value, bool):
-            self.fail(where, f"{what} must be text, not {value!r}: YAML reads unquoted yes/no/on/off/"
-                             "true/false as true or false, so put it in quotes (e.g. 'no')", key=key)
-        if not isinstance(value, str) or not _IDENTIFIER.match(value):
-            self.fail(where, f"{what} {value!r} is not an identifier: use lower-case letters, digits "
-                             "and _, starting with a letter (e.g. 'study_design')", key=key)
-        return value
-
-    def text(self, where: tuple, value, what: str, required: bool = False) -> str:
-        if value is None and not required:
-            return ""
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.fail(where, f"{what} must be {'non-empty ' if required else ''}text")
-        return value
-
-    def template(self, data) -> Template:
-        if not isinstance(data, dict):
-            self.fail((), "a template must be a mapping with name, title, version, vocabularies and fields")
-        self.check_keys((), data, _TOP_KEYS, "template")
-        for key in ("name", "title", "version", "fields"):
-            if key not in data:
-                self.fail((), f"template: missing required key '{key}'")
-        name = self.identifier(("name",), data["name"], "template name")
-        version = data["version"]
-        if isinstance(version, float):
-            self.fail(("version",), f"version {version!r}: write it in quotes (e.g. '{version}'), "
-                                    "YAML reads it as a decimal number")
-        if isinstance(version, bool) or not isinstance(version, (str, int)) or str(version).strip() == "":
-            self.fail(("version",), "version must be text or a whole number")
-        vocabularies = self.vocabularies(data.get("vocabularies"))
+    def template(self, data: dict) -> Template:
+        vocabularies = {name: Vocabulary(name, self.terms(("vocabularies", name), name, terms))
+                        for name, terms in (data.get("vocabularies") or {}).items()}
         return Template(
-            name=name,
-            title=self.text(("title",), data["title"], "title", required=True),
-            version=str(version),  # stored with every extraction, compared as text
-            description=self.text(("description",), data.get("description"), "description"),
+            name=data["name"],
+            title=data["title"],
+            version=str(data["version"]),  # stored with every extraction, compared as text
+            description=data.get("description") or "",
             vocabularies=vocabularies,
             fields=self.fields(("fields",), data["fields"], vocabularies, group=""),
             path=self.path,
         )
-
-    def vocabularies(self, data) -> dict[str, Vocabulary]:
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            self.fail(("vocabularies",), "vocabularies must be a mapping of name: list of terms")
-        out = {}
-        for name, terms in data.items():
-            where = ("vocabularies", name)
-            self.identifier(where, name, "vocabulary name", key=True)
-            if not isinstance(terms, list) or not terms:
-                self.fail(where, f"vocabulary '{name}' must be a non-empty list of terms (code, label)")
-            out[name] = Vocabulary(name, self.terms(where, name, terms))
-        return out
 
     def terms(self, where: tuple, vocabulary: str, items: list) -> list[Term]:
         terms: list[Term] = []
@@ -258,16 +333,8 @@ class _Reader:
         spellings: dict[str, str] = {}
         for j, item in enumerate(items):
             at = where + (j,)
-            what = f"vocabulary '{vocabulary}' term {j + 1}"
-            if not isinstance(item, dict):
-                self.fail(at, f"{what}: a term is a mapping with code and label (and optional description)")
-            self.check_keys(at, item, _TERM_KEYS, what)
-            for key in ("code", "label"):
-                if key not in item:
-                    self.fail(at, f"{what}: missing '{key}'")
-            code = self.identifier(at + ("code",), item["code"], f"vocabulary '{vocabulary}': code")
+            code, label = item["code"], item["label"]
             what = f"vocabulary '{vocabulary}' term '{code}'"
-            label = self.text(at + ("label",), item["label"], f"{what}: label", required=True)
             if ";" in label:
                 self.fail(at + ("label",), f"{what}: label must not contain ';' (it separates the choices "
                                            "of a multiple choice answer)")
@@ -282,14 +349,10 @@ class _Reader:
                     self.fail(at, f"{what}: '{spelling}' is also the code or label of term "
                                   f"'{spellings[spelling]}' (case is ignored when text is matched)")
                 spellings[spelling] = code
-            description = self.text(at + ("description",), item.get("description"), f"{what}: description")
-            terms.append(Term(code, label, description))
+            terms.append(Term(code, label, item.get("description") or ""))
         return terms
 
-    def fields(self, where: tuple, items, vocabularies: dict, group: str) -> list[Field]:
-        what = f"group '{group}': fields" if group else "fields"
-        if not isinstance(items, list) or not items:
-            self.fail(where, f"{what} must be a non-empty list")
+    def fields(self, where: tuple, items: list, vocabularies: dict, group: str) -> list[Field]:
         out: list[Field] = []
         for i, item in enumerate(items):
             field = self.field(where + (i,), item, vocabularies, group)
@@ -300,23 +363,9 @@ class _Reader:
             out.append(field)
         return out
 
-    def field(self, where: tuple, item, vocabularies: dict, group: str) -> Field:
-        if not isinstance(item, dict):
-            self.fail(where, "a field is a mapping with at least name and type")
-        # Typos first: a misspelt 'name' should be reported as such, not as a missing name.
-        named = item.get("name")
-        self.check_keys(where, item, _ALL_FIELD_KEYS,
-                        f"field '{_qualified(group, named)}'" if isinstance(named, str) else "field")
-        if "name" not in item:
-            self.fail(where, "field without a name")
-        name = self.identifier(where + ("name",), item["name"], "field name")
+    def field(self, where: tuple, item: dict, vocabularies: dict, group: str) -> Field:
+        name, kind = item["name"], item["type"]
         what = f"field '{_qualified(group, name)}'"
-        if "type" not in item:
-            self.fail(where, f"{what}: missing 'type' (one of {', '.join(FIELD_TYPES)})")
-        kind = item["type"]
-        if kind not in FIELD_TYPES:
-            self.fail(where + ("type",), f"{what}: unknown type {kind!r}{_suggest(kind, FIELD_TYPES)} "
-                                         f"(types: {', '.join(FIELD_TYPES)})")
         if kind == "group" and group:
             self.fail(where + ("type",), f"{what}: groups cannot be nested (a group is one table; "
                                          "put the inner rows in a group of their own)")
@@ -324,28 +373,19 @@ class _Reader:
         for key in item:
             if key not in allowed:
                 self.fail(where + (key,), f"{what}: key '{key}' does not apply to type '{kind}'", key=True)
-
-        required = item.get("required", False)
-        if not isinstance(required, bool):
-            self.fail(where + ("required",), f"{what}: required must be true or false")
         field = Field(
             name=name, type=kind,
-            label=self.text(where + ("label",), item.get("label", name.replace("_", " ").capitalize()),
-                            f"{what}: label", required=True),
-            help=self.text(where + ("help",), item.get("help"), f"{what}: help"),
-            required=required,
-            unit=self.text(where + ("unit",), item.get("unit"), f"{what}: unit"),
+            label=item.get("label", name.replace("_", " ").capitalize()),
+            help=item.get("help") or "",
+            required=item.get("required", False),
+            unit=item.get("unit") or "",
             line=line_of(self.root, where),
         )
         if kind in NUMBER_TYPES:
             for key in ("min", "max"):
                 bound = item.get(key)
-                if bound is None:
-                    continue
-                ok = isinstance(bound, int) if kind == "integer" else isinstance(bound, (int, float))
-                if isinstance(bound, bool) or not ok:
-                    self.fail(where + (key,), f"{what}: {key} must be a {'whole ' if kind == 'integer' else ''}"
-                                              f"number, not {bound!r}")
+                if kind == "integer" and bound is not None and not isinstance(bound, int):
+                    self.fail(where + (key,), f"{what}: {key} must be a whole number, not {bound!r}")
                 setattr(field, key, bound)
             if field.min is not None and field.max is not None and field.min > field.max:
                 self.fail(where + ("max",), f"{what}: max {field.max} is below min {field.min}")
@@ -354,7 +394,7 @@ class _Reader:
                 self.fail(where, f"{what}: a {kind} field needs 'vocabulary: NAME' "
                                  f"(defined: {', '.join(vocabularies) or 'none'})")
             vocab = item["vocabulary"]
-            if not isinstance(vocab, str) or vocab not in vocabularies:
+            if vocab not in vocabularies:
                 self.fail(where + ("vocabulary",), f"{what}: unknown vocabulary {vocab!r}"
                                                    f"{_suggest(vocab, vocabularies)} "
                                                    f"(defined: {', '.join(vocabularies) or 'none'})")
@@ -363,11 +403,7 @@ class _Reader:
             if "fields" not in item:
                 self.fail(where, f"{what}: a group needs its own 'fields'")
             field.fields = self.fields(where + ("fields",), item["fields"], vocabularies, group=name)
-            for key in ("min_rows", "max_rows"):
-                rows = item.get(key)
-                if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
-                    self.fail(where + (key,), f"{what}: {key} must be a whole number >= 0")
-                setattr(field, key, rows)
+            field.min_rows, field.max_rows = item.get("min_rows"), item.get("max_rows")
             if field.min_rows is not None and field.max_rows is not None and field.min_rows > field.max_rows:
                 self.fail(where + ("max_rows",), f"{what}: max_rows {field.max_rows} is below "
                                                  f"min_rows {field.min_rows}")
@@ -409,6 +445,9 @@ def parse_template(text: str, path: str | Path = "<template>") -> Template:
         raise TemplateError(path, mark.line + 1 if mark else None, f"not valid YAML: {reason}") from None
     reader = _Reader(path, root)
     _check_duplicate_keys(root, reader)
+    problem = check_schema(TEMPLATE_SCHEMA, data)
+    if problem is not None:
+        raise TemplateError(path, problem.line(root), _schema_message(data, problem))
     return reader.template(data)
 
 

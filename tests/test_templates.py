@@ -139,15 +139,15 @@ def test_bad_fixtures_cover_the_required_reasons():
         ("name: t\ntitle: T\nversion: 1\nvocabularies:\n  v: []\nfields: [{name: a, type: text}]\n", 5,
          "must be a non-empty list of terms"),
         ("name: t\ntitle: T\nversion: 1\nvocabularies:\n  v:\n    - {code: a}\nfields: [{name: a, type: text}]\n",
-         6, "missing 'label'"),
+         6, "vocabulary 'v' term 1: missing required key 'label'"),
         ("name: t\ntitle: T\nversion: 1\nvocabularies:\n  v:\n    - {code: a, label: 'A; B'}\n"
          "fields: [{name: a, type: text}]\n", 6, "must not contain ';'"),
         ("name: t\ntitle: T\nversion: 1\nfields:\n  - {name: n, type: integer, min: 0.5}\n", 5,
          "min must be a whole number"),
         ("name: t\ntitle: T\nversion: 1\nfields:\n  - name: g\n    type: group\n    max_rows: -1\n"
          "    fields: [{name: a, type: text}]\n", 7, "max_rows must be a whole number >= 0"),
-        ("name: t\ntitle: T\nversion: 1\nfields:\n  - {name: a}\n", 5, "missing 'type'"),
-        ("name: t\ntitle: T\nversion: 1\nfields:\n  - {type: text}\n", 5, "field without a name"),
+        ("name: t\ntitle: T\nversion: 1\nfields:\n  - {name: a}\n", 5, "field 'a': missing required key 'type' (one of: text, long_text"),
+        ("name: t\ntitle: T\nversion: 1\nfields:\n  - {type: text}\n", 5, "field: missing required key 'name'"),
         ("name: Bad Name\ntitle: T\nversion: 1\nfields: [{name: a, type: text}]\n", 1, "template name"),
         ("name: t\ntitle: ''\nversion: 1\nfields: [{name: a, type: text}]\n", 2, "title must be non-empty text"),
     ],
