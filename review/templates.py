@@ -259,7 +259,7 @@ def _schema_message(data, problem: SchemaProblem) -> str:
     """The checker's message with the part of the template it is about, as people name it."""
     if problem.kind in ("unknown_key", "missing_key"):
         return f"{_noun(data, problem.path)}: {problem.message}"
-    noun = _noun(data, problem.path, key_name=problem.kind == "key_name")
+    noun = _noun(data, problem.node_path, key_name=problem.kind == "key_name")
     return f"{noun} {problem.message}" if noun else problem.message
 
 
