@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from sqlalchemy import select
 
-from review import schemes, store, templates
+from review import resources, schemes, store, templates
 
 if TYPE_CHECKING:
     from review.project import Review
 
 SAVE_EVENT, AGREE_EVENT = "extract.save", "extract.agree"
 DRAFT, COMPLETE = "draft", "complete"
-REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "extraction_templates"
+REPO_TEMPLATES = resources.templates_folder()  # extraction_templates/, as installed
 # Columns of an import file that are not template fields.
 META_COLUMNS = ("scheme_id", "scheme_name", "extractor", "status", "report_source_ids", "record_ids")
 
