@@ -324,8 +324,19 @@ def _synthesis_options(q, domain: bool = True) -> None:
     q.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("review")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="review", description="Evidence review workbench.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("init", help="create a review folder (review.yaml + review.db)")

@@ -51,3 +51,13 @@ def new_review(tmp_path):
     review = Review.init(tmp_path / "rev", title="Test review")
     yield review
     review.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what is slow or drives a browser by where it lives, so new tests there are marked too."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":  # nbval runs the whole notebook
+            item.add_marker(pytest.mark.slow)
+        elif REPO / "tests" / "ui" in path.parents:
+            item.add_marker(pytest.mark.ui)
