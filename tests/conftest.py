@@ -58,8 +58,9 @@ def build_review(folder: Path, protocol=None, title: str | None = None, files=()
 
     # A protocol keeps its own title unless one is given; without a protocol a review still needs one.
     review = Review.init(folder, title=title or (None if protocol is not None else "T"), protocol=protocol)
-    for file in files:
-        review.import_file(file, source=source)
+    for file in files:  # a path, or (path, source) when the sources differ
+        file, name = file if isinstance(file, tuple) else (file, source)
+        review.import_file(file, source=name)
     if dedupe:
         review.dedupe(who="am", progress=False)
     if decisions is not None:

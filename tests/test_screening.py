@@ -29,11 +29,8 @@ def protocol() -> Protocol:
 
 
 @pytest.fixture
-def review(tmp_path):
-    review = Review.init(tmp_path / "r", protocol=protocol())
-    review.import_file(RIS, source="S")
-    yield review
-    review.close()
+def review(make_review):
+    return make_review(protocol=protocol(), files=[RIS])
 
 
 def test_queues_are_blind(review):
