@@ -127,3 +127,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         elif REPO / "tests" / "ui" in path.parents:
             item.add_marker(pytest.mark.ui)
+
+
+BIG_FILE = 1_000_000  # bytes; a round trip through a real export this large takes seconds
+
+
+def by_size(paths: list[Path]) -> list:
+    """Parameters for tests over real exports: the big ones marked slow, so the quick subset keeps the rest."""
+    return [pytest.param(p, marks=[pytest.mark.slow] if p.exists() and p.stat().st_size > BIG_FILE else [])
+            for p in paths]

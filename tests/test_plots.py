@@ -369,6 +369,7 @@ def test_missing_design_as_pd_na_is_unknown_design():
     assert UNKNOWN_COLOUR.lower() in {to_hex(p.get_facecolor()) for p in ax.patches}
 
 
+@pytest.mark.slow  # draws each realistic plot twice
 @pytest.mark.parametrize("plot", [effect, harvest])
 def test_svg_is_xml_and_byte_identical_on_resave(plot, tmp_path):
     fig = plot(realistic_data())

@@ -92,6 +92,7 @@ def test_methods_text_says_third_reviewer_model_order_and_removals(tmp_path):
 # --- the report -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the whole report
 def test_report_of_the_worked_example(example, tmp_path):
     index = report.write_report(example, tmp_path / "out")
     folder = index.parent
@@ -156,6 +157,7 @@ def test_plot_command_rejects_other_suffixes(example, tmp_path):
     assert path.read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
+@pytest.mark.slow  # the whole report and both plots
 def test_cli_plot_methods_and_report(example, tmp_path, cli):
     result = cli("plot", example.path, "--kind", "harvest", "--out", tmp_path / "h.svg")
     assert result.returncode == 0, result.stderr
@@ -168,6 +170,7 @@ def test_cli_plot_methods_and_report(example, tmp_path, cli):
     assert result.returncode == 0 and result.stdout.strip() == f"report: {tmp_path / 'rep' / 'index.html'}"
 
 
+@pytest.mark.slow  # the whole worked example
 def test_demo_runs_the_worked_example_through_the_report(tmp_path, cli):
     result = cli("demo", tmp_path / "demo")
     assert result.returncode == 0, result.stderr

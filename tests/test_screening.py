@@ -203,6 +203,7 @@ def test_unknown_column_is_refused(review, tmp_path):
         screening.import_decisions(review, bad, who="am")
 
 
+@pytest.mark.slow  # two Python processes
 def test_two_reviewers_screening_at_once_lose_nothing(review):
     review.close()
     script = textwrap.dedent("""
