@@ -562,7 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     _out(p)
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("dedupe", help="duplicates: run (the default: `review dedupe DIR`), queue, decide, split")
+    p = sub.add_parser("dedupe", help="duplicates: run (the default: `review dedupe DIR`), queue, decide, split",
+                       description="`review dedupe DIR` is short for `review dedupe run DIR`.")
     dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = dsub.add_parser("run", help="find duplicates: exact identifiers, then blocking and fuzzy matching")
     _dir(q)
