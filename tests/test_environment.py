@@ -5,6 +5,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,5 +33,6 @@ def test_environment_yml_mirrors_pyproject():
     assert any(str(d).startswith("-e") and "[dev]" in str(d) for d in env["dependencies"][-1]["pip"])
 
 
+@pytest.mark.slow  # reads every installed distribution's metadata
 def test_every_import_is_declared_and_every_declaration_imported():
     assert check_dependencies.problems() == []
