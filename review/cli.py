@@ -92,7 +92,7 @@ def _emit(text: str, out: str | None) -> int:
 def _cmd_export(args) -> int:
     if args.json:
         with Review.open(args.dir) as review:
-            return _write(_cmd_export_json(review), args.out)
+            return _write(_records_json(review), args.out)
     if not args.format:
         raise ReviewError("give --format (ris, bibtex or csv) or --json")
     with Review.open(args.dir) as review:
@@ -354,6 +354,16 @@ def _who(args) -> str:
     return args.who or default_actor()
 
 
+def _stage(review, name: str) -> str:
+    """A stage the protocol names, or an error naming the ones it has (not a KeyError from deep inside)."""
+    from review.screening import ScreeningError
+
+    stages = [s.name for s in review.protocol.stages]
+    if name not in stages:
+        raise ScreeningError(f"no stage {name!r} in the protocol (stages: {', '.join(stages)})", "stage")
+    return name
+
+
 def _cmd_screening_decide(args) -> int:
     from review import screening
 
@@ -373,7 +383,7 @@ def _cmd_screening_undo(args) -> int:
     from review import screening
 
     with Review.open(args.dir) as review:
-        undone = screening.undo_last(review, args.stage, args.reviewer)
+        undone = screening.undo_last(review, _stage(review, args.stage), args.reviewer)
     if args.json:
         return _print_json(None if undone is None else asdict(undone))
     if undone is None:
@@ -389,7 +399,7 @@ def _cmd_screening_conflicts(args) -> int:
     from review import screening
 
     with Review.open(args.dir) as review:
-        stages = [args.stage] if args.stage else [s.name for s in review.protocol.stages]
+        stages = [_stage(review, args.stage)] if args.stage else [s.name for s in review.protocol.stages]
         parts = [screening.conflicts(review, stage).assign(stage=stage) for stage in stages]
     frame = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=["stage", "record_id"])],
                       ignore_index=True)
@@ -463,7 +473,7 @@ def _cmd_dedupe_queue(args) -> int:
     return _print_frame(frame, "no pairs to review" if not args.all else "no pairs flagged for review")
 
 
-def _cmd_export_json(review) -> str:
+def _records_json(review) -> str:
     return json.dumps(_frame_json(review.records_frame()), ensure_ascii=False, indent=2)
 
 

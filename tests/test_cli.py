@@ -151,6 +151,9 @@ def test_screening_decide_refuses_what_the_protocol_does_not_allow(screened_by_c
     assert done.returncode == 2 and "invalid choice" in done.stderr
     done = cli("screening", "resolve", folder, 3, "--stage", "title_abstract", "--decision", "include")
     assert done.returncode == 1 and "no conflict" in done.stderr
+    for command in (["undo", folder, "--reviewer", "am"], ["conflicts", folder]):
+        done = cli("screening", *command, "--stage", "abstracts")
+        assert done.returncode == 1 and "no stage 'abstracts'" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_dedupe_decide_split_and_queue(screened_by_cli, cli):
