@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	sh tools/ensure_chromium.sh
+	sh tools/ensure_postgresql.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
 
 bench: $(STAMP)

@@ -115,12 +115,26 @@ class Review:
             proto = protocol_mod.load(protocol)
         if title:
             proto.title = title
+        if database_url:
+            from review import team_mode
+
+            # Connect, check and migrate the server before writing anything here, so a
+            # wrong URL, a dead server or a database holding something else leaves no folder.
+            proto.database_url = team_mode.url_to_keep(database_url)
+            engine = team_mode.open_engine(database_url)
+            try:
+                team_mode.claim_empty(engine, proto)
+            except Exception:
+                engine.dispose()
+                raise
+            engine.dispose()
         # Validate the text we are about to write, so init can never leave a
         # protocol that open() would then reject.
         text = protocol_mod.dump(proto)
         protocol_mod.parse(text, str(path / protocol_mod.PROTOCOL_FILE))
         path.mkdir(parents=True, exist_ok=True)
-        (path / IMPORTS_DIR).mkdir(exist_ok=True)
+        if not database_url:
+            (path / IMPORTS_DIR).mkdir(exist_ok=True)
         (path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
         return cls.open(path, database_url)
 
@@ -130,10 +144,23 @@ class Review:
         if not path.is_dir():
             raise ReviewError(f"{path} is not a review folder (no such directory)")
         proto = protocol_mod.load(path / protocol_mod.PROTOCOL_FILE)
-        url = database_url or os.environ.get("REVIEW_DATABASE_URL") or f"sqlite:///{(path / DB_FILE).resolve()}"
-        engine = store.connect(url)
-        store.migrate(engine)
+        url = (database_url or os.environ.get("REVIEW_DATABASE_URL") or proto.database_url
+               or f"sqlite:///{(path / DB_FILE).resolve()}")
+        if url.startswith("sqlite"):
+            engine = store.connect(url)
+            store.migrate(engine)
+            return cls(path, proto, engine)
+        from review import team_mode
+
+        engine = team_mode.open_engine(url)
+        # Everyone works to the protocol kept in the database.
+        proto = team_mode.server_protocol(engine, proto)
         return cls(path, proto, engine)
+
+    @property
+    def team_mode(self) -> bool:
+        """True when the review lives on a PostgreSQL server (raw files and protocol in the database)."""
+        return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         store.checkpoint(self.engine)
@@ -184,10 +211,17 @@ class Review:
         parsed = readers.read_bytes(data, file, format, **reader_options)
         if not parsed.references:
             raise ParseError(str(file), None, "the file holds no records")
-        stored = self._keep_original(file, data, digest)
+        stored = f"database:{digest}" if self.team_mode else self._keep_original(file, data, digest)
         who = who or default_actor()
 
         with store.write_transaction(self.engine) as conn:
+            # Two processes importing the same file at once: one waits for the other.
+            store.lock_for_writers(conn, "review.import")
+            if self.team_mode:
+                # In the same transaction as the records: a dropped connection leaves neither.
+                from review import team_mode
+
+                team_mode.keep_raw_file(conn, file.name, data, digest)
             if not force:
                 # Checked again under the write lock: another process may have
                 # imported the same file since the check above.
