@@ -28,7 +28,7 @@ def where(url: str) -> str:
     """HOST:PORT/DB of a URL, for messages (never the password)."""
     try:
         parsed = make_url(store.driver_url(url))
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return repr(url)
     host = parsed.host or parsed.query.get("host") or "local socket"
     port = f":{parsed.port}" if parsed.port else ""
@@ -42,7 +42,7 @@ def url_to_keep(url: str) -> str:
     """Check a server URL is fit to be written into review.yaml; returns it unchanged."""
     try:
         parsed = make_url(store.driver_url(url))
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ServerError(f"not a database URL: {url!r} (expected postgresql://HOST/DB)") from None
     if parsed.get_backend_name() != "postgresql":
         raise ServerError(f"not a PostgreSQL URL: {url!r} (expected postgresql://HOST/DB)")
@@ -75,7 +75,7 @@ def open_engine(url: str) -> Engine:
     """Connect to a server, check what the database holds and migrate it; clear errors otherwise."""
     try:
         engine = store.connect(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ServerError(f"not a database URL: {url!r} (expected postgresql://HOST/DB)") from None
     except ModuleNotFoundError:
         raise ServerError("team mode needs the PostgreSQL driver: pip install 'review[team]'") from None
