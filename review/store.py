@@ -357,10 +357,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     Everything in it commits together or not at all.
     """
-    with engine.connect() as conn:
-        conn = conn.execution_options(write=True)
-        with conn.begin():
+    def open_transaction():
+        # Taking the write lock is where another writer makes us wait; if the engine gives
+        # up waiting (SQLite busy past its timeout) we try again with backoff, so the
+        # user never sees "database is locked".
+        conn = engine.connect().execution_options(write=True)
+        try:
+            return conn, conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+
+    conn, transaction = retrying(open_transaction)
+    try:
+        with transaction:
             yield conn
+    finally:
+        conn.close()
 
 
 @contextmanager
