@@ -303,3 +303,25 @@ def test_only_the_owner_adds_reviewers(team_review, capsys):
 def test_team_commands_need_a_server(new_review, capsys):
     assert main(["team", "add-reviewer", str(new_review.path), "am"]) == 1
     assert "PostgreSQL server" in capsys.readouterr().err
+
+
+def test_the_worked_example_runs_through_its_report_on_a_server_and_matches_sqlite(pg_server, tmp_path,
+                                                                                  monkeypatch):
+    """Every step the notebooks take (import, dedupe, screening, extraction, synthesis, PRISMA,
+    report), unchanged, against PostgreSQL: the same PRISMA counts as on SQLite."""
+    from review import prisma
+    from review.example import build_example
+
+    on_sqlite = build_example(tmp_path / "sqlite", quiet=True)
+    original = Review.init.__func__
+    monkeypatch.setattr(Review, "init", classmethod(
+        lambda cls, path, *a, database_url=None, **k:
+        original(cls, path, *a, database_url=database_url or pg_server.create_database(), **k)))
+    on_server = build_example(tmp_path / "server", quiet=True)
+    try:
+        assert on_server.team_mode
+        assert prisma.counts_json(on_server) == prisma.counts_json(on_sqlite)
+        assert (tmp_path / "server" / "report" / "index.html").exists()
+    finally:
+        on_server.close()
+        on_sqlite.close()
