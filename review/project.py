@@ -283,6 +283,26 @@ class Review:
             os.replace(partial, target)
         return str(target.relative_to(self.path))
 
+    def raw_file(self, import_id: int) -> bytes:
+        """The search export of an import exactly as it came (from imports/, or the database in team mode)."""
+        with store.read_connection(self.engine) as conn:
+            row = conn.execute(select(store.imports.c.sha256, store.imports.c.stored_path, store.imports.c.file_name)
+                               .where(store.imports.c.id == import_id)).first()
+        if row is None:
+            raise ReviewError(f"no import {import_id}")
+        if self.team_mode:
+            from review import team_mode
+
+            data = team_mode.raw_file(self.engine, row.sha256)
+            if data is None:
+                raise ReviewError(f"import {import_id} ({row.file_name}): its raw file is not in the database")
+            return bytes(data)
+        try:
+            return (self.path / row.stored_path).read_bytes()
+        except (OSError, TypeError):
+            raise ReviewError(f"import {import_id} ({row.file_name}): its raw file is missing from "
+                              f"{self.path / IMPORTS_DIR}") from None
+
     # --- reading ---------------------------------------------------------------
 
     def status(self) -> Status:

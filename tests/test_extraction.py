@@ -28,7 +28,7 @@ def _screened(path) -> Review:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory):
+def example(tmp_path_factory, review_engine):
     review = _screened(tmp_path_factory.mktemp("x") / "r")
     extraction.import_extractions(review, "irm_scheme", SCHEMES_JSON, who="am")
     yield review

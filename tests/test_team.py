@@ -68,6 +68,7 @@ def test_init_on_server_keeps_protocol_and_raw_files_in_the_database(pg_server, 
             stored = conn.execute(select(store.import_files)).one()
             kept = conn.execute(select(store.protocol_versions.c.text)).scalar_one()
         assert bytes(stored.data) == RIS.read_bytes() and stored.file_name == RIS.name
+        assert review.raw_file(1) == RIS.read_bytes()
         assert "On a server" in kept and "url:" not in kept
         assert review.status().records > 0
     # A teammate's folder with an older protocol still works to the one in the database.
@@ -129,17 +130,23 @@ def _server_rows(url: str) -> dict:
         return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in sorted(tables)}
 
 
-def test_a_bulk_import_that_fails_half_way_leaves_the_server_as_it_was(team_review, monkeypatch):
+def test_a_connection_dropped_half_way_through_an_import_leaves_the_server_as_it_was(team_review, pg_server,
+                                                                                      monkeypatch, capsys):
     review, url = team_review
     before = _server_rows(url)
     original = store.append_event
 
-    def drop(*args, **kwargs):
-        raise store.SchemaError("connection dropped")  # after every record row was sent
+    def drop_then_append(conn, *args, **kwargs):
+        # Every record row has been sent; now the server loses this connection.
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with pg_server.admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return original(conn, *args, **kwargs)
 
-    monkeypatch.setattr(store, "append_event", drop)
-    with pytest.raises(store.SchemaError):
-        review.import_file(BIB, source="Embase")
+    monkeypatch.setattr(store, "append_event", drop_then_append)
+    assert main(["import", str(review.path), str(BIB), "--source", "Embase", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "error: database:" in err and "nothing was written" in err and "Traceback" not in err
     monkeypatch.setattr(store, "append_event", original)
     assert _server_rows(url) == before
 
@@ -181,6 +188,7 @@ def test_push_clone_pull_round_trip_keeps_every_count_and_the_log(pg_server, tmp
     assert _status_json(capsys, tmp_path / "clone") == original
     with Review.open(tmp_path / "clone") as clone:
         assert clone.team_mode and clone.protocol.title == "Team review"
+        assert clone.raw_file(2) == BIB.read_bytes()
         assert screening.status_frame(clone).to_dict() == local_screening
         with store.read_connection(clone.engine) as conn:
             assert transfer.table_counts(conn) == counts and transfer.log_checksum(conn) == checksum
@@ -195,9 +203,8 @@ def test_push_clone_pull_round_trip_keeps_every_count_and_the_log(pg_server, tmp
         assert not pulled.team_mode and "database" not in (tmp_path / "back" / "review.yaml").read_text()
         with store.read_connection(pulled.engine) as conn:
             assert transfer.table_counts(conn)["events"] == counts["events"] + 1
-        for imp in pulled.status().imports:
-            kept = tmp_path / "back" / "imports" / f"{imp.sha256[:16]}{Path(imp.file_name).suffix}"
-            assert kept.read_bytes() in (RIS.read_bytes(), BIB.read_bytes())
+        assert [pulled.raw_file(i.import_id) for i in pulled.status().imports] == [RIS.read_bytes(),
+                                                                                    BIB.read_bytes()]
 
 
 def test_push_refuses_a_database_in_use_and_a_failed_push_leaves_the_target_empty(pg_server, tmp_path, capsys):
