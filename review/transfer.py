@@ -44,10 +44,13 @@ class CopyReport:
     counts: dict[str, int] = field(default_factory=dict)
     raw_files: int = 0
     log_checksum: str = ""
+    note: str = ""
 
     def __str__(self) -> str:
         counts = ", ".join(f"{n} {t}" for t, n in self.counts.items())
-        return f"copied {self.source} -> {self.target}: {counts}, {self.raw_files} raw files; log sha256 {self.log_checksum[:16]}"
+        text = (f"copied {self.source} -> {self.target}: {counts}, {self.raw_files} raw files; "
+                f"log sha256 {self.log_checksum[:16]}")
+        return f"{text}\nnote: {self.note}" if self.note else text
 
 
 def log_checksum(conn: Connection) -> str:
@@ -217,6 +220,10 @@ def pull(source: str | os.PathLike, folder: str | os.PathLike) -> CopyReport:
             (building / protocol_mod.PROTOCOL_FILE).write_text(protocol_mod.dump(proto), encoding="utf-8")
             (building / IMPORTS_DIR).mkdir()
             counts, checksum = table_counts(src), log_checksum(src)
+            note = ""
+            if src.exec_driver_sql("SELECT review_team_role(session_user::text)").scalar() == "screener":
+                note = ("you pulled as a screener: the copy holds only the screening decisions the server "
+                        "lets you read (a lead's or the owner's pull holds them all)")
             files = {}
             for row in src.execute(select(store.import_files.c.sha256, store.import_files.c.data)):
                 files[row.sha256] = bytes(row.data)
@@ -246,4 +253,4 @@ def pull(source: str | os.PathLike, folder: str | os.PathLike) -> CopyReport:
         raise
     finally:
         engine.dispose()
-    return CopyReport(where, str(folder), counts, len(files), checksum)
+    return CopyReport(where, str(folder), counts, len(files), checksum, note)

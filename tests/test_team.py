@@ -271,6 +271,12 @@ def test_a_screener_cannot_read_another_decision_until_every_required_reviewer_d
         assert len(screening.conflicts(mg, "title_abstract")) == 1
         screening.decide(mg, "title_abstract", "mg", 2, "include")
         assert ("mg", "2") not in seen(am)
+    # A screener's pull holds what the screener may read, and says so.
+    report = transfer.pull(as_role(url, "am"), review.path.parent / "am-copy")
+    assert "only the screening decisions" in str(report)
+    with Review.open(review.path.parent / "am-copy") as copy, store.read_connection(copy.engine) as conn:
+        assert {(e.actor, e.entity_id) for e in store.read_events(conn, kind=screening.DECISION_EVENT)} == {
+            ("am", "1"), ("mg", "1")}
 
 
 def test_nobody_updates_or_deletes_the_log(team_review):
