@@ -115,6 +115,7 @@ class Review:
             proto = protocol_mod.load(protocol)
         if title:
             proto.title = title
+        database_url = database_url or proto.database_url or None  # review.yaml `database: {url: ...}`
         if database_url:
             from review import team_mode
 

@@ -77,6 +77,17 @@ def test_init_on_server_keeps_protocol_and_raw_files_in_the_database(pg_server, 
         assert review.protocol.title == "On a server"
 
 
+def test_init_from_a_protocol_naming_the_server(pg_server, tmp_path, capsys):
+    url = pg_server.create_database()
+    (tmp_path / "start.yaml").write_text(f"title: From a file\ndatabase:\n  url: {url}\n")
+    assert main(["init", str(tmp_path / "r"), "--protocol", str(tmp_path / "start.yaml")]) == 0
+    with Review.open(tmp_path / "r") as review:
+        assert review.team_mode and review.protocol.title == "From a file"
+    # The same file again: that database already holds a review.
+    assert main(["init", str(tmp_path / "again"), "--protocol", str(tmp_path / "start.yaml")]) == 1
+    assert "already holds a review" in capsys.readouterr().err and not (tmp_path / "again").exists()
+
+
 @pytest.mark.parametrize("case", ["password in URL", "not a URL", "server down", "no such database",
                                   "bad password", "other schema", "newer schema", "already a review"])
 def test_bad_server_input_is_named_and_writes_nothing(pg_server, tmp_path, capsys, monkeypatch, case):
