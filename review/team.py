@@ -4,7 +4,8 @@ What the server enforces (installed by migration 5, `install_server_rules`):
 
   - identity: for a member, the actor of every event and the `imported_by` of every
     import is the connected role (`session_user`), whatever the client sent; a
-    screening decision or undo naming another reviewer is refused;
+    screening decision or undo naming another reviewer, or an undo of another
+    reviewer's decision, is refused;
   - blinding: a screener cannot read another reviewer's screening decisions on a
     record until every required reviewer has decided it at that stage (row-level
     security on `events`, through a security-definer function); resolvers and
@@ -12,7 +13,8 @@ What the server enforces (installed by migration 5, `install_server_rules`):
   - the log is append-only: members hold SELECT and INSERT only, and triggers
     refuse UPDATE and DELETE for everyone, the owner included.
 
-What it does not enforce: which records a reviewer chooses to screen, or that the
+What it does not enforce: which records a reviewer chooses to screen; who records a
+resolution (a consensus is recorded by one of the screeners); or that the
 owner (who created the database and runs migrations, push and add-reviewer) plays
 fair: the owner is trusted, as the administrator of any server is.
 """
@@ -88,6 +90,12 @@ _SERVER_RULES = [
           RAISE EXCEPTION 'role % cannot record a screening decision as reviewer %', session_user, named
             USING ERRCODE = 'insufficient_privilege';
         END IF;
+      END IF;
+      -- An undo names the decision it withdraws: only one's own.
+      IF NEW.kind = 'screen.undo' AND NOT EXISTS (
+          SELECT 1 FROM events WHERE id = (NEW.payload::jsonb->>'undoes')::bigint AND actor = session_user::text) THEN
+        RAISE EXCEPTION 'role % can only undo its own screening decisions', session_user
+          USING ERRCODE = 'insufficient_privilege';
       END IF;
       RETURN NEW;
     END $$

@@ -254,12 +254,21 @@ def test_the_actor_is_the_connected_role_whatever_the_client_says(team_review):
             event_id = store.append_event(conn, "mg", "note", {"text": "I am mg, honest"})
         with pytest.raises(DBAPIError, match="cannot record a screening decision as reviewer mg"):
             screening.decide(am, "title_abstract", "mg", 1, "include")
+        with _open_as(review, url, "mg") as mg:
+            theirs = screening.decide(mg, "title_abstract", "mg", 2, "include")
+        with pytest.raises(DBAPIError, match="can only undo its own"):
+            with store.write_transaction(am.engine) as conn:
+                store.append_event(conn, "am", screening.UNDO_EVENT,
+                                   {"stage": "title_abstract", "reviewer": "am", "undoes": theirs.event_id},
+                                   entity="record", entity_id=2)
+        mine = screening.decide(am, "title_abstract", "am", 3, "include")
+        assert screening.undo_last(am, "title_abstract", "am").event_id == mine.event_id
         am.import_file(BIB, source="Embase", who="hw")
     with store.read_connection(review.engine) as conn:
         assert conn.execute(select(store.events.c.actor).where(store.events.c.id == event_id)).scalar_one() == "am"
         assert conn.execute(select(store.imports.c.imported_by).order_by(store.imports.c.id.desc())).first()[0] == "am"
         decisions = store.read_events(conn, kind=screening.DECISION_EVENT)
-    assert decisions == []
+    assert [(e.actor, e.payload["record_id"]) for e in decisions] == [("mg", 2), ("am", 3)]
 
 
 def test_a_screener_cannot_read_another_decision_until_every_required_reviewer_decided(team_review):
