@@ -53,7 +53,9 @@ def _ensure_user(name: str) -> None:
 class PgServer:
     def __init__(self):
         self.bindir = find_bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="review-pg-"))
+        # Under /tmp, not $TMPDIR: the server's user must reach it (root's own temp folder may be 0700),
+        # and the socket path must stay short.
+        self.root = Path(tempfile.mkdtemp(prefix="review-pg-", dir="/tmp" if Path("/tmp").is_dir() else None))
         self.data = self.root / "data"
         self.port = free_port()
         self.host = "127.0.0.1"
