@@ -77,7 +77,7 @@ def open_engine(url: str) -> Engine:
         engine = store.connect(url)
     except (ArgumentError, ValueError):
         raise ServerError(f"not a database URL: {url!r} (expected postgresql://HOST/DB)") from None
-    except ModuleNotFoundError:
+    except ImportError:
         raise ServerError("team mode needs the PostgreSQL driver: pip install 'review[team]'") from None
     try:
         store.migrate(engine)
