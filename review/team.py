@@ -1,6 +1,6 @@
 """Team mode: one review on a PostgreSQL server, each reviewer their own role.
 
-What the server enforces (installed by migration 5, `install_server_rules`):
+What the server enforces (installed by migration 5 from review/server_rules.py):
 
   - identity: for a member, the actor of every event and the `imported_by` of every
     import is the connected role (`session_user`), whatever the client sent; a
@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.engine import Connection
 
-from review import store
+from review import events, store
+from review.errors import WorkbenchError
 
 TEAM_ROLES = ("screener", "resolver", "lead")
 # Tables members write to (append only); every other table they may only read.
@@ -34,7 +34,7 @@ MEMBER_INSERT_TABLES = ("imports", "records", "events", "dedup_pairs", "import_f
 BLIND_KINDS = ("screen.decision", "screen.undo")
 
 
-class TeamError(RuntimeError):
+class TeamError(WorkbenchError, RuntimeError):
     pass
 
 
@@ -48,95 +48,6 @@ class Member:
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-_SERVER_RULES = [
-    # Who is this role in the team (NULL for the owner and anyone not added).
-    """
-    CREATE FUNCTION review_team_role(who text) RETURNS text
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-      SELECT team_role FROM team_members WHERE role_name = who ORDER BY id DESC LIMIT 1
-    $$
-    """,
-    # How many reviewers must decide a record at a stage: the protocol stored in the database.
-    """
-    CREATE FUNCTION review_required(stage_name text) RETURNS integer
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-      SELECT COALESCE((
-        SELECT (s->>'decisions_required')::integer
-        FROM jsonb_array_elements(
-               (SELECT data::jsonb FROM protocol_versions ORDER BY id DESC LIMIT 1)->'stages') AS s
-        WHERE s->>'name' = stage_name LIMIT 1), 2)
-    $$
-    """,
-    # Identity: the server, not the client, says who acted.
-    """
-    CREATE FUNCTION review_set_actor() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    DECLARE
-      named text;
-    BEGIN
-      IF review_team_role(session_user::text) IS NULL THEN
-        RETURN NEW;
-      END IF;
-      IF TG_TABLE_NAME = 'imports' THEN
-        NEW.imported_by := session_user;
-        RETURN NEW;
-      END IF;
-      NEW.actor := session_user;
-      IF NEW.kind IN ('screen.decision', 'screen.undo') THEN
-        named := NEW.payload::jsonb->>'reviewer';
-        IF named IS NOT NULL AND named <> session_user::text THEN
-          RAISE EXCEPTION 'role % cannot record a screening decision as reviewer %', session_user, named
-            USING ERRCODE = 'insufficient_privilege';
-        END IF;
-      END IF;
-      -- An undo names the decision it withdraws: only one's own.
-      IF NEW.kind = 'screen.undo' AND NOT EXISTS (
-          SELECT 1 FROM events WHERE id = (NEW.payload::jsonb->>'undoes')::bigint AND actor = session_user::text) THEN
-        RAISE EXCEPTION 'role % can only undo its own screening decisions', session_user
-          USING ERRCODE = 'insufficient_privilege';
-      END IF;
-      RETURN NEW;
-    END $$
-    """,
-    # Named to run before any other BEFORE INSERT trigger (PostgreSQL fires them by name),
-    # so what later triggers see (e.g. a hash of the row) already has the server's actor.
-    "CREATE TRIGGER events_00_actor BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION review_set_actor()",
-    "CREATE TRIGGER imports_00_actor BEFORE INSERT ON imports FOR EACH ROW EXECUTE FUNCTION review_set_actor()",
-    # Blinding: may the connected role read this event?
-    """
-    CREATE FUNCTION review_event_visible(e_kind text, e_entity_id text, e_actor text, e_payload text)
-    RETURNS boolean
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-    DECLARE
-      member_role text;
-      stage_name text;
-    BEGIN
-      IF e_kind NOT IN ('screen.decision', 'screen.undo') OR e_actor = session_user::text THEN
-        RETURN true;
-      END IF;
-      member_role := review_team_role(session_user::text);
-      IF member_role IS NULL OR member_role IN ('resolver', 'lead') THEN
-        RETURN true;
-      END IF;
-      stage_name := e_payload::jsonb->>'stage';
-      RETURN (SELECT count(DISTINCT actor) FROM events
-              WHERE entity = 'record' AND entity_id = e_entity_id AND kind = 'screen.decision'
-                AND payload::jsonb->>'stage' = stage_name) >= review_required(stage_name);
-    END $$
-    """,
-    "ALTER TABLE events ENABLE ROW LEVEL SECURITY",
-    "CREATE POLICY events_insert ON events FOR INSERT WITH CHECK (true)",
-    "CREATE POLICY events_read ON events FOR SELECT "
-    "USING (review_event_visible(kind, entity_id, actor, payload))",
-]
-
-
-def install_server_rules(conn: Connection) -> None:
-    """Functions, triggers and policies of team mode (PostgreSQL; migration 5)."""
-    for statement in _SERVER_RULES:
-        store.ddl(conn, statement)
 
 
 # --- members ---------------------------------------------------------------------
@@ -181,8 +92,7 @@ def add_reviewer(engine: Engine, role_name: str, team_role: str = "screener", wh
             conn.execute(insert(store.team_members).values(
                 role_name=member.role_name, team_role=member.team_role, added_by=member.added_by,
                 added_at=member.added_at))
-            store.append_event(conn, actor, "team.member", {"role": role_name, "team_role": team_role},
-                               entity="member", entity_id=role_name)
+            events.append(conn, actor, events.TeamMember(role=role_name, team_role=team_role))
             return member
 
     try:

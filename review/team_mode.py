@@ -16,11 +16,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from review import protocol as protocol_mod
 from review import store
-from review.project import ReviewError
+from review.errors import WorkbenchError
 from review.protocol import Protocol
 
 
-class ServerError(ReviewError):
+class ServerError(WorkbenchError, RuntimeError):
     """The server cannot be used for this review; says which server and why."""
 
 
