@@ -118,3 +118,15 @@ def connected_role(engine: Engine) -> str | None:
         return None
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT session_user").scalar_one()
+
+
+def reads_filtered(engine: Engine) -> bool:
+    """Whether the server hides some of the log from this connection (a screener's blinding).
+
+    Hidden decisions become readable later, once the record is fully decided, under ids
+    older than what the reader has already read: a read model must keep asking for them.
+    """
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT review_team_role(session_user::text)").scalar() == "screener"

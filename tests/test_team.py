@@ -358,3 +358,18 @@ def test_the_worked_example_runs_through_its_report_on_a_server_and_matches_sqli
     finally:
         on_server.close()
         on_sqlite.close()
+
+
+def test_a_screeners_open_session_sees_the_other_decision_once_it_may(team_review, monkeypatch):
+    """The read model waits GAP_SECONDS for ids it has not seen; for a screener, hidden decisions
+    are such ids for as long as the record is undecided, so they must be asked for until they show."""
+    from review import readmodel
+
+    review, url = team_review
+    monkeypatch.setattr(readmodel, "GAP_SECONDS", 0.0)  # as if the other reviewer took a long time
+    with _open_as(review, url, "am") as am, _open_as(review, url, "mg") as mg:
+        screening.decide(am, "title_abstract", "am", 1, "include")
+        screening.decide(mg, "title_abstract", "mg", 2, "include")  # mg's session has read past am's event
+        assert len(screening.conflicts(mg, "title_abstract")) == 0
+        screening.decide(mg, "title_abstract", "mg", 1, "exclude")
+        assert len(screening.conflicts(mg, "title_abstract")) == 1
