@@ -26,6 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	sh tools/ensure_chromium.sh
+	sh tools/ensure_postgresql.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
 
 quick: $(STAMP)

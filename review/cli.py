@@ -11,14 +11,53 @@ from review import io as readers
 from review.io.base import ParseError
 from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
 from review.errors import WorkbenchError
+from review import team, team_mode, transfer
+from sqlalchemy.exc import OperationalError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
 
 def _cmd_init(args) -> int:
-    review = Review.init(args.dir, title=args.title, protocol=args.protocol)
-    print(f"created review {review.protocol.title!r} in {review.path}")
+    review = Review.init(args.dir, title=args.title, protocol=args.protocol, database_url=args.database)
+    where = f" on {team_mode.where(args.database)}" if args.database else ""
+    print(f"created review {review.protocol.title!r} in {review.path}{where}")
     review.close()
+    return 0
+
+
+def _cmd_push(args) -> int:
+    print(transfer.push(args.dir, args.url))
+    return 0
+
+
+def _cmd_clone(args) -> int:
+    with transfer.clone(args.url, args.dir) as review:
+        print(f"cloned {review.protocol.title!r} ({team_mode.where(args.url)}) into {review.path}")
+    return 0
+
+
+def _cmd_pull(args) -> int:
+    print(transfer.pull(args.source, args.dir))
+    return 0
+
+
+def _cmd_team_add_reviewer(args) -> int:
+    with Review.open(args.dir) as review:
+        member = team.add_reviewer(review.engine, args.name, args.role)
+    print(f"{member.role_name}: {member.team_role} (role created or updated and granted)")
+    return 0
+
+
+def _cmd_team_list(args) -> int:
+    with Review.open(args.dir) as review:
+        found = team.members(review.engine)
+    if args.json:
+        print(json.dumps([m.__dict__ for m in found], indent=2))
+        return 0
+    for m in found:
+        print(f"{m.role_name}\t{m.team_role}\tadded by {m.added_by} at {m.added_at}")
+    if not found:
+        print("no members yet (review team add-reviewer DIR NAME --role screener)")
     return 0
 
 
@@ -535,7 +574,38 @@ def build_parser() -> argparse.ArgumentParser:
     _dir(p)
     p.add_argument("--title", help="the review's title")
     p.add_argument("--protocol", metavar="FILE", help="start from this review.yaml")
+    p.add_argument("--database", metavar="URL",
+                   help="keep the review on a PostgreSQL server (postgresql://HOST/DB; the password comes from "
+                        "PGPASSWORD, ~/.pgpass or a service file, never from review.yaml)")
     p.set_defaults(func=_cmd_init)
+
+    p = sub.add_parser("push", help="copy a local review into an empty database on a PostgreSQL server")
+    _dir(p)
+    p.add_argument("url", metavar="URL", help="the empty database: postgresql://HOST/DB")
+    p.set_defaults(func=_cmd_push)
+
+    p = sub.add_parser("clone", help="a new folder for a review kept on a PostgreSQL server")
+    p.add_argument("url", metavar="URL", help="the review's database: postgresql://HOST/DB")
+    p.add_argument("dir", metavar="DIR", help="the new folder (its review.yaml points at the server)")
+    p.set_defaults(func=_cmd_clone)
+
+    p = sub.add_parser("pull", help="copy a review from a server into a new local (SQLite) folder")
+    p.add_argument("source", metavar="SOURCE", help="postgresql://HOST/DB, or a folder cloned from one")
+    p.add_argument("dir", metavar="DIR", help="the new local folder")
+    p.set_defaults(func=_cmd_pull)
+
+    p = sub.add_parser("team", help="reviewers of a review on a PostgreSQL server")
+    tsub = p.add_subparsers(dest="team_command", required=True, metavar="ACTION")
+    q = tsub.add_parser("add-reviewer", help="create a reviewer's role and grant what their team role may do")
+    _dir(q)
+    q.add_argument("name", metavar="NAME", help="the reviewer's id (their PostgreSQL role)")
+    q.add_argument("--role", choices=team.TEAM_ROLES, default="screener",
+                   help="screener (blind), resolver or lead (read every decision); default screener")
+    q.set_defaults(func=_cmd_team_add_reviewer)
+    q = tsub.add_parser("list", help="members and their team roles")
+    _dir(q)
+    _json(q, "the members")
+    q.set_defaults(func=_cmd_team_list)
 
     p = sub.add_parser("import", help="import search export files")
     _dir(p)
@@ -778,6 +848,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except WorkbenchError as exc:  # every expected failure: file:line: [field] message, no traceback
         print(f"error: {exc.describe()}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        # The server went away or refused mid-command; its transaction was rolled back.
+        print(f"error: database: {' '.join(str(exc.orig).split())}; nothing was written", file=sys.stderr)
         return 1
 
 

@@ -490,3 +490,24 @@ class ExtractionAgreed(Event):
 
     def check(self) -> None:
         _require(isinstance(self.values, dict), self.kind, "values", "values must be a mapping")
+
+
+# --- team mode (review/team.py) ------------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class TeamMember(Event):
+    """A reviewer's PostgreSQL role was added to the team (or given another team role)."""
+
+    kind: ClassVar[str] = "team.member"
+    entity: ClassVar[str] = "member"
+    role: str
+    team_role: str
+
+    def entity_id(self):
+        return self.role
+
+    def check(self) -> None:
+        _require(self.team_role in ("screener", "resolver", "lead"), self.kind, "team_role",
+                 f"must be screener, resolver or lead, not {self.team_role!r}")

@@ -125,12 +125,27 @@ class Review:
             proto = protocol_mod.load(protocol)
         if title:
             proto.title = title
+        database_url = database_url or proto.database_url or None  # review.yaml `database: {url: ...}`
+        if database_url:
+            from review import team_mode
+
+            # Connect, check and migrate the server before writing anything here, so a
+            # wrong URL, a dead server or a database holding something else leaves no folder.
+            proto.database_url = team_mode.url_to_keep(database_url)
+            engine = team_mode.open_engine(database_url)
+            try:
+                team_mode.claim_empty(engine, proto)
+            except Exception:
+                engine.dispose()
+                raise
+            engine.dispose()
         # Validate the text we are about to write, so init can never leave a
         # protocol that open() would then reject.
         text = protocol_mod.dump(proto)
         protocol_mod.parse(text, str(path / protocol_mod.PROTOCOL_FILE))
         path.mkdir(parents=True, exist_ok=True)
-        (path / IMPORTS_DIR).mkdir(exist_ok=True)
+        if not database_url:
+            (path / IMPORTS_DIR).mkdir(exist_ok=True)
         (path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
         return cls.open(path, database_url)
 
@@ -140,10 +155,23 @@ class Review:
         if not path.is_dir():
             raise ReviewError(f"{path} is not a review folder (no such directory)")
         proto = protocol_mod.load(path / protocol_mod.PROTOCOL_FILE)
-        url = database_url or os.environ.get("REVIEW_DATABASE_URL") or f"sqlite:///{(path / DB_FILE).resolve()}"
-        engine = store.connect(url)
-        store.migrate(engine)
+        url = (database_url or os.environ.get("REVIEW_DATABASE_URL") or proto.database_url
+               or f"sqlite:///{(path / DB_FILE).resolve()}")
+        if url.startswith("sqlite"):
+            engine = store.connect(url)
+            store.migrate(engine)
+            return cls(path, proto, engine)
+        from review import team_mode
+
+        engine = team_mode.open_engine(url)
+        # Everyone works to the protocol kept in the database.
+        proto = team_mode.server_protocol(engine, proto)
         return cls(path, proto, engine)
+
+    @property
+    def team_mode(self) -> bool:
+        """True when the review lives on a PostgreSQL server (raw files and protocol in the database)."""
+        return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         store.checkpoint(self.engine)
@@ -194,10 +222,17 @@ class Review:
         parsed = readers.read_bytes(data, file, format, **reader_options)
         if not parsed.references:
             raise ParseError(str(file), None, "the file holds no records")
-        stored = self._keep_original(file, data, digest)
+        stored = f"database:{digest}" if self.team_mode else self._keep_original(file, data, digest)
         who = who or default_actor()
 
         with store.write_transaction(self.engine) as conn:
+            # Two processes importing the same file at once: one waits for the other.
+            store.lock_for_writers(conn, "review.import")
+            if self.team_mode:
+                # In the same transaction as the records: a dropped connection leaves neither.
+                from review import team_mode
+
+                team_mode.keep_raw_file(conn, file.name, data, digest)
             if not force:
                 # Checked again under the write lock: another process may have
                 # imported the same file since the check above.
@@ -255,6 +290,26 @@ class Review:
             partial.write_bytes(data)
             os.replace(partial, target)
         return str(target.relative_to(self.path))
+
+    def raw_file(self, import_id: int) -> bytes:
+        """The search export of an import exactly as it came (from imports/, or the database in team mode)."""
+        with store.read_connection(self.engine) as conn:
+            row = conn.execute(select(store.imports.c.sha256, store.imports.c.stored_path, store.imports.c.file_name)
+                               .where(store.imports.c.id == import_id)).first()
+        if row is None:
+            raise ReviewError(f"no import {import_id}")
+        if self.team_mode:
+            from review import team_mode
+
+            data = team_mode.raw_file(self.engine, row.sha256)
+            if data is None:
+                raise ReviewError(f"import {import_id} ({row.file_name}): its raw file is not in the database")
+            return bytes(data)
+        try:
+            return (self.path / row.stored_path).read_bytes()
+        except (OSError, TypeError):
+            raise ReviewError(f"import {import_id} ({row.file_name}): its raw file is missing from "
+                              f"{self.path / IMPORTS_DIR}") from None
 
     # --- reading ---------------------------------------------------------------
 

@@ -92,6 +92,13 @@ SCHEMA = {
         "extraction_templates": {"type": "array", "items": {"type": "string", "minLength": 1}},
         # Deduplication thresholds: names of review.dedup.Thresholds fields.
         "dedup": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        # Team mode: the review's database on a server. Never a password (review/team.py).
+        "database": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["url"],
+            "properties": {"url": {"type": "string", "minLength": 1}},
+        },
     },
 }
 
@@ -149,6 +156,7 @@ class Protocol:
     reviewers: list[Reviewer] = field(default_factory=list)
     extraction_templates: list[str] = field(default_factory=list)
     dedup: dict = field(default_factory=dict)
+    database_url: str = ""  # team mode: where the review lives (review.yaml `database: {url: ...}`)
 
     def stage(self, name: str) -> Stage:
         for stage in self.stages:
@@ -172,6 +180,8 @@ class Protocol:
         out["extraction_templates"] = data["extraction_templates"]
         if data["dedup"]:
             out["dedup"] = data["dedup"]
+        if data["database_url"]:
+            out["database"] = {"url": data["database_url"]}
         return out
 
 
@@ -227,6 +237,7 @@ def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
         reviewers=[Reviewer(**r) for r in data.get("reviewers", [])],
         extraction_templates=list(data.get("extraction_templates", [])),
         dedup=dict(data.get("dedup", {})),
+        database_url=data.get("database", {}).get("url", ""),
     )
     _check_references(protocol, path, root)
     return protocol

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    LargeBinary,
     Engine,
     Float,
     ForeignKey,
@@ -132,6 +133,39 @@ dedup_pairs = Table(
 )
 Index("ix_dedup_pairs_run", dedup_pairs.c.run_event_id)
 
+# Team mode (migration 5). The protocol every member works to, one row per saved version
+# (the latest wins), and the raw search exports, so every member sees the same files.
+protocol_versions = Table(
+    "protocol_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),  # review.yaml as written, without the database URL
+    Column("data", Text, nullable=False),  # JSON of the same protocol, for the server's own checks
+    Column("saved_by", String(200), nullable=False),
+    Column("saved_at", String(40), nullable=False),
+)
+
+import_files = Table(
+    "import_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("file_name", String(1000), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Who may do what on a server (PostgreSQL roles); one row per change, the latest per role wins.
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("role_name", String(200), nullable=False),
+    Column("team_role", String(40), nullable=False),  # screener, resolver or lead
+    Column("added_by", String(200), nullable=False),
+    Column("added_at", String(40), nullable=False),
+)
+Index("ix_team_members_role", team_members.c.role_name)
+
 APPEND_ONLY_TABLES = ("imports", "records", "events")
 
 
@@ -143,6 +177,13 @@ def utc_now() -> str:
 # Each migration is (version, name, function(conn)). Applied in order, each in the
 # same transaction as its row in schema_migrations, so a half-applied migration
 # cannot exist. New features add a migration; old ones are never edited.
+
+
+def ddl(conn: Connection, statement: str) -> None:
+    """Run one DDL statement as written: psycopg would read a '%' (as in RAISE) as a placeholder."""
+    if conn.dialect.name == "postgresql":
+        statement = statement.replace("%", "%%")
+    conn.exec_driver_sql(statement)
 
 
 def _append_only_sqlite(conn: Connection, names) -> None:
@@ -173,7 +214,8 @@ def _m1_initial(conn: Connection) -> None:
     for table in (imports, records, events):
         table.create(conn)
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(
+        ddl(
+            conn,
             "CREATE FUNCTION review_append_only() RETURNS trigger AS $$ BEGIN "
             "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
         )
@@ -195,10 +237,24 @@ def _m3_source_kind(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE imports ADD COLUMN source_kind VARCHAR(40) NOT NULL DEFAULT 'database'")
 
 
+def _m5_team(conn: Connection) -> None:
+    # Tables on both engines, so a review moves between them unchanged; the server's own
+    # rules (actor, blinding, roles) exist on PostgreSQL only: review/team.py.
+    for table in (protocol_versions, import_files, team_members):
+        table.create(conn)
+    _make_append_only(conn, ("protocol_versions", "import_files", "team_members"))
+    if conn.dialect.name == "postgresql":
+        from review import server_rules
+
+        server_rules.install(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Any]] = [
     (1, "imports, records and the event log", _m1_initial),
     (2, "pairs found by deduplication runs", _m2_dedup_pairs),
     (3, "the kind of source of each import (PRISMA 2020)", _m3_source_kind),
+    (5, "team mode: protocol and raw files in the database, members, server-enforced identity and blinding",
+     _m5_team),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
@@ -231,14 +287,61 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def driver_url(url: str) -> str:
+    """The SQLAlchemy URL for a review database URL: postgresql://... uses psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def connect(url: str) -> Engine:
-    """An engine for a review database URL (sqlite:///path or postgresql+psycopg://...)."""
+    """An engine for a review database URL (sqlite:///path or postgresql://...)."""
+    url = driver_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 60})
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # A password comes from the environment, ~/.pgpass or a service file (libpq reads
+        # them), never from review.yaml; the connect timeout keeps a dead server from hanging.
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     return engine
+
+
+def lock_for_writers(conn: Connection, name: str) -> None:
+    """Serialise writers of one kind (e.g. imports) for the rest of the transaction.
+
+    SQLite already holds the database's write lock (BEGIN IMMEDIATE); PostgreSQL lets
+    writers run side by side, so check-then-insert steps take an advisory lock.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+
+
+# Errors the engine asks us to retry: SQLite's busy database and PostgreSQL's
+# serialisation failure and deadlock (SQLSTATE 40001, 40P01).
+_RETRY_STATES = {"40001", "40P01"}
+
+
+def is_retryable(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) in _RETRY_STATES:
+        return True
+    return "database is locked" in str(orig) or "database is busy" in str(orig)
+
+
+def retrying(fn, attempts: int = 8, first_wait: float = 0.05):
+    """Call fn() again, with exponential backoff and jitter, while the engine asks for a retry."""
+    import random
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - re-raised unless the engine asked for a retry
+            if attempt == attempts - 1 or not is_retryable(exc):
+                raise
+            time.sleep(first_wait * (2 ** attempt) * (0.5 + random.random()))
 
 
 @contextmanager
@@ -247,10 +350,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
     Everything in it commits together or not at all.
     """
-    with engine.connect() as conn:
-        conn = conn.execution_options(write=True)
-        with conn.begin():
+    def open_transaction():
+        # Taking the write lock is where another writer makes us wait; if the engine gives
+        # up waiting (SQLite busy past its timeout) we try again with backoff, so the
+        # user never sees "database is locked".
+        conn = engine.connect().execution_options(write=True)
+        try:
+            return conn, conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+
+    conn, transaction = retrying(open_transaction)
+    try:
+        with transaction:
             yield conn
+    finally:
+        conn.close()
 
 
 @contextmanager
@@ -270,6 +386,12 @@ def migrate(engine: Engine) -> int:
     """Bring the schema to SCHEMA_VERSION; returns the version now in force."""
     with write_transaction(engine) as conn:
         if not conn.dialect.has_table(conn, "schema_migrations"):
+            # A database that holds something else is not ours to add tables to.
+            others = sorted(inspect(conn).get_table_names())
+            if others:
+                raise SchemaError(
+                    f"the database holds other tables ({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}) "
+                    f"and no review; use an empty database")
             schema_migrations.create(conn)
         version = current_version(conn)
         if version > SCHEMA_VERSION:

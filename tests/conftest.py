@@ -95,6 +95,62 @@ def worked_example(tmp_path_factory):
     review.close()
 
 
+# --- both engines ---------------------------------------------------------------------
+# The store, screening, clusters, schemes and extraction tests run on SQLite (the default)
+# and on a real PostgreSQL server that the session starts itself (tests/pg.py).
+
+ENGINES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the session; skips PostgreSQL tests if none can start."""
+    from pg import PgServer, ServerUnavailable
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL tests need psycopg (pip install -e '.[dev]')")
+    try:
+        server = PgServer().start()
+    except ServerUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def review_engine(request):
+    """Which engine new reviews use in this module's tests: "sqlite" or "postgresql".
+
+    On PostgreSQL every review created with Review.init (and so `review init`) without a
+    database URL gets a fresh database on the session's server, recorded in its review.yaml,
+    so subprocesses and later Review.open calls find it as a teammate's would.
+    """
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    server = request.getfixturevalue("pg_server")
+    from review.project import Review
+
+    original = Review.init.__func__
+
+    def init_on_server(cls, path, *args, database_url=None, **kwargs):
+        return original(cls, path, *args, database_url=database_url or server.create_database(), **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Review, "init", classmethod(init_on_server))
+        yield "postgresql"
+
+
+@pytest.fixture
+def engine_url(review_engine, tmp_path, request):
+    """A URL of a new empty database on the engine under test."""
+    if review_engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'r.db'}"
+    return request.getfixturevalue("pg_server").create_database()
+
+
 class CliResult:
     """What `review ...` returned and printed, run in this process (the shape of subprocess.CompletedProcess)."""
 

@@ -9,6 +9,9 @@ import pytest
 from review import clusters, store
 from review.project import Review
 
+# Every test here runs on SQLite and on PostgreSQL (conftest.review_engine).
+pytestmark = pytest.mark.usefixtures("review_engine")
+
 REPO = Path(__file__).resolve().parents[1]
 RIS = REPO / "references" / "mason2014_reference_list.ris"
 BIB = REPO / "tests" / "fixtures" / "mason2014_references.bib"

@@ -10,6 +10,9 @@ from review.example import EXAMPLE
 from review.extraction import ExtractionError
 from review.widgets.extraction_form import ComparisonView, ExtractionForm
 
+# Every test here runs on SQLite and on PostgreSQL (conftest.review_engine).
+pytestmark = pytest.mark.usefixtures("review_engine")
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMES_JSON = EXAMPLE / "irm_schemes.json"
 

@@ -8,6 +8,9 @@ from review import schemes, store
 from review.example import EXAMPLE
 from review.schemes import SchemeError
 
+# Every test here runs on SQLite and on PostgreSQL (conftest.review_engine).
+pytestmark = pytest.mark.usefixtures("review_engine")
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -12,6 +12,9 @@ from review.project import Review
 from review.protocol import ExclusionReason, Protocol, Reviewer, Stage
 from review.screening import EXCLUDE, INCLUDE, MAYBE, ScreeningError
 
+# Every test here runs on SQLite and on PostgreSQL (conftest.review_engine).
+pytestmark = pytest.mark.usefixtures("review_engine")
+
 REPO = Path(__file__).resolve().parents[1]
 RIS = REPO / "references" / "mason2014_reference_list.ris"
 
