@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-from review.io.base import ParseError, first_value, without_gc
+from review.io.base import ParseError, first_value, refuse_blank, refuse_nul, without_gc
 from review.records import Reference, join_pages, normalise_year, split_pages
 
 FORMAT = "ris"
@@ -178,7 +178,9 @@ def split_lines(text: str) -> list[str]:
     turn up inside abstracts and would shift line numbers.
     """
     if "\r" in text:
-        text = text.replace("\r\n", "\n") if "\n" in text else text.replace("\r", "\n")
+        # A lone CR ends a line even in a file that also has LF: old Mac exports
+        # pasted into a newer file would otherwise hide a whole record in a value.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.split("\n")
 
 
@@ -193,20 +195,22 @@ def sniff(text: str) -> bool:
 # --- Reading RIS ---------------------------------------------------------------
 
 
-def read(text: str, path: str = "<string>", **options) -> list[Reference]:
+def read(text: str, path: str = "<string>", warnings: list[str] | None = None, **options) -> list[Reference]:
     """Parse RIS (or Web of Science tagged text) into References.
 
-    Raises ParseError naming the file and line for anything malformed. No options
-    are used; **options is accepted for the common reader interface.
+    Raises ParseError naming the file and line for anything malformed. Records
+    skipped on purpose (an empty `TY` block) are reported in `warnings` when a
+    list is given. Other options are accepted for the common reader interface.
     """
     text = text.lstrip("\ufeff")
+    refuse_nul(text, path)
     if _looks_like_medline(text):
         raise ParseError(path, 1, "this is PubMed MEDLINE (nbib) text, not RIS; read it with the medline format")
     with without_gc():
         if _looks_like_wos(text):
-            return read_wos(text, path)
-        records = _parse_records(split_lines(text), path)
-        return [_to_reference(original, line) for original, line in records]
+            return refuse_blank(read_wos(text, path), path)
+        records = _parse_records(split_lines(text), path, warnings)
+        return refuse_blank([_to_reference(original, line) for original, line in records], path)
 
 
 class _Record:
@@ -228,7 +232,9 @@ class _Record:
         values[-1] = f"{values[-1]}\n{text}" if values[-1] else text
 
 
-def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str]], int]]:
+def _parse_records(
+    lines: list[str], path: str, warnings: list[str] | None = None
+) -> list[tuple[dict[str, list[str]], int]]:
     """Group lines into records: [(original fields, line of TY)].
 
     This loop runs once per line of files with millions of lines, so the exact
@@ -278,6 +284,8 @@ def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str
             if not _is_empty_record(original):
                 _check_type(original, start, path)
                 records.append((original, start))
+            elif warnings is not None:
+                warnings.append(f"{path}:{start}: empty record (blank TY, no fields) skipped")
             closed, closed_start, original = original, start, None
         elif tag == "TY":
             raise ParseError(

@@ -18,7 +18,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from review.io.base import ParseError, without_gc
+from review.io.base import ParseError, refuse_blank, refuse_nul, without_gc
 from review.records import DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
 
 FORMAT = "csv"
@@ -180,11 +180,12 @@ def _is_header(names: list[str], mapping: dict[str, str] | None) -> bool:
 
 def read(text: str, path: str = "<string>", mapping: dict[str, str] | None = None, **options) -> list[Reference]:
     text = text.lstrip("\ufeff")
+    refuse_nul(text, path)
     _check_mapping_fields(mapping, path)
     if not text.strip():
         raise ParseError(path, None, "empty file: no header and no rows")
     with without_gc():
-        return _read_rows(text, path, mapping)
+        return refuse_blank(_read_rows(text, path, mapping), path)
 
 
 def _read_rows(text: str, path: str, mapping: dict[str, str] | None) -> list[Reference]:
