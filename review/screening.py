@@ -34,6 +34,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from review import store
+from review.io.base import without_nul
+from review.io.rows import RowsError, read_rows
+from review.tables import safe_cell
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -545,8 +548,10 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScreeningError(f"{file}: cannot read: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header, rows = read_rows(text, str(file))
+    except RowsError as exc:
+        raise ScreeningError(str(exc)) from None
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown:
         raise ScreeningError(f"{file}:1: unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})")
@@ -565,9 +570,8 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         by_source[(str(sid), str(imp))].append(int(rid))
     state = ScreeningState.load(review)
     payloads = []
-    for row in reader:
-        line = reader.line_num
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    for parsed in rows:
+        line, row = parsed.line, parsed.cells
 
         def fail(column: str, message: str):
             raise ScreeningError(f"{file}:{line}: [{column}] {message}")
@@ -621,9 +625,10 @@ def export_decisions(review: "Review", out: str | Path | None = None) -> str:
     for stage in state.stages:
         for cluster in state.eligible(stage):
             for reviewer, d in sorted(state.decisions[stage].get(cluster, {}).items()):
-                writer.writerow([cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
-                                 stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at])
-    text = buffer.getvalue()
+                writer.writerow([safe_cell(c) for c in (
+                    cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
+                    stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at)])
+    text = without_nul(buffer.getvalue())
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")
     return text

@@ -109,3 +109,35 @@ def test_undefined_bibtex_macro_is_warned():
     assert "undefined macro 'Smith2020'" in parsed.warnings[0] and "[field title]" in parsed.warnings[0]
     # months are predefined, numbers are numbers: no warning
     assert read_bytes(b"@article{b, title={T}, month=jan, year=2000}\n", "ok.bib").warnings == []
+
+
+# --- 5. formula guard in spreadsheet exports, exact text in machine exports ------------------
+
+
+PAYLOADS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3 and more", "@SUM(A1)", "\tTabbed"]
+
+
+def _ref(title, note=""):
+    from review.records import Reference
+
+    return Reference(type="article", title=title, authors=["Smith, J"], notes=[note] if note else [], line=1)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_csv_export_defuses_formulas_and_reads_back(payload):
+    text = tabular.write([_ref(payload)])
+    cell = text.splitlines()[1]
+    assert "'" + payload.strip()[:3] in cell or "'" + payload[:3] in cell
+    assert tabular.read(text, "back.csv")[0].title == payload.strip()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_ris_and_bibtex_keep_the_exact_text(payload):
+    assert ris.read(ris.write([_ref(payload)]), "b.ris")[0].title == " ".join(payload.split())
+    assert "'=" not in ris.write([_ref(payload)]) and "'=" not in bibtex.write([_ref(payload)])
+
+
+def test_nul_never_reaches_an_export():
+    ref = _ref("A\x00B", note="n\x00")
+    for text in (ris.write([ref]), bibtex.write([ref]), tabular.write([ref])):
+        assert "\x00" not in text and "A\ufffdB" in text

@@ -63,6 +63,13 @@ def decode(data: bytes, path: str = "<bytes>") -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def without_nul(text: str) -> str:
+    """Export text with any NUL shown as U+FFFD: a NUL cuts strings short in C
+    tools and spreadsheets, so none leaves the workbench (inputs refuse them;
+    this covers text that came in by another way)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def refuse_nul(text: str, path: str) -> None:
     """A NUL byte is never part of a reference: it is corruption (or an attempt to
     cut a value short in a downstream C tool), so the file is refused at its line."""

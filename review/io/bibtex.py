@@ -21,7 +21,7 @@ from bibtexparser.middlewares.names import parse_single_name_into_parts, split_m
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, Entry
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-from review.io.base import ParseError, refuse_blank, refuse_nul
+from review.io.base import ParseError, refuse_blank, refuse_nul, without_nul
 from review.records import Reference, is_corporate, normalise_year, split_pages
 
 FORMAT = "bibtex"
@@ -529,10 +529,10 @@ _AND_WORD = re.compile(r"\band\b", re.IGNORECASE)
 
 
 def write(references) -> str:
-    """BibTeX text for the references, one entry each, keys unique."""
+    """BibTeX text for the references, one entry each, keys unique; text exact, no NUL."""
     references = list(references)
     keys = _unique_keys(references)
-    return "".join(_entry_text(ref, key) for ref, key in zip(references, keys))
+    return without_nul("".join(_entry_text(ref, key) for ref, key in zip(references, keys)))
 
 
 def _entry_text(ref: Reference, key: str) -> str:

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
-from review.io.base import ParseError, first_value, refuse_blank, refuse_nul, without_gc
+from review.io.base import ParseError, first_value, refuse_blank, refuse_nul, without_gc, without_nul
 from review.records import Reference, join_pages, normalise_year, split_pages
 
 FORMAT = "ris"
@@ -669,9 +669,10 @@ def write(references: Iterable[Reference]) -> str:
     """RIS text (LF line endings) for the references' display fields.
 
     The PubMed ID goes where EndNote's PubMed import puts it, AN with DP NLM, which
-    `read` takes back; source_id goes to ID.
+    `read` takes back; source_id goes to ID. Text is kept exactly (this is for
+    machines, not spreadsheets: no formula guard), except that a NUL never leaves.
     """
-    return "".join(_write_record(ref) for ref in references)
+    return without_nul("".join(_write_record(ref) for ref in references))
 
 
 def _write_record(ref: Reference) -> str:

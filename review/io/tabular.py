@@ -18,7 +18,9 @@ import io
 import re
 from dataclasses import dataclass
 
-from review.io.base import ParseError, refuse_blank, refuse_nul, without_gc
+from review.io.base import ParseError, refuse_blank, refuse_nul, without_gc, without_nul
+from review.tables import _FORMULA_START as _GUARDED
+from review.tables import safe_cell
 from review.records import DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
 
 FORMAT = "csv"
@@ -398,8 +400,11 @@ def _first_word(value: str) -> str:
 
 
 def _clean(value: str) -> str:
-    """Trim a cell and undo Excel's `="..."` text protection (CINAHL does it)."""
+    """Trim a cell and undo Excel's `="..."` text protection (CINAHL does it)
+    and the apostrophe our own export puts before a formula character."""
     value = value.strip()
+    if value[:1] == "'" and value[1:2] in _GUARDED:
+        return value[1:].strip()
     if value.startswith('="'):
         match = _EXCEL_TEXT.match(value)
         if match:
@@ -557,6 +562,9 @@ def _list_literal(value: str) -> list[str] | None:
 def write(references, extra: list[dict] | None = None) -> str:
     """CSV (comma, minimal quoting): the keys of `extra` rows first, then WRITE_COLUMNS.
 
+    Cells a spreadsheet would run as formulas get a leading apostrophe
+    (review.tables.safe_cell); `read` takes it off again.
+
     `extra`, when given, has one dict per reference (record_id, import_file,
     source_id, cluster_id...).
     """
@@ -572,8 +580,10 @@ def write(references, extra: list[dict] | None = None) -> str:
     writer.writerow(extra_columns + list(WRITE_COLUMNS))
     for index, ref in enumerate(references):
         row_extra = extra[index] if extra is not None else {}
-        writer.writerow([_text(row_extra.get(c, "")) for c in extra_columns] + _reference_cells(ref))
-    return buffer.getvalue()
+        cells = [_text(row_extra.get(c, "")) for c in extra_columns] + _reference_cells(ref)
+        # This CSV is for spreadsheets: a title like =HYPERLINK(...) must stay text.
+        writer.writerow([safe_cell(cell) for cell in cells])
+    return without_nul(buffer.getvalue())
 
 
 def _reference_cells(ref: Reference) -> list[str]:
