@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import hashlib
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import OperationalError
 from tqdm.auto import tqdm
 
 from review import io as readers
@@ -49,6 +51,7 @@ class ImportResult:
     encoding: str
     skipped: bool = False
     message: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -103,8 +106,14 @@ class Review:
         (the title argument, if given, replaces its title).
         """
         path = Path(path)
-        if (path / protocol_mod.PROTOCOL_FILE).exists():
+        target = path / protocol_mod.PROTOCOL_FILE
+        if target.exists() or target.is_symlink():
             raise ReviewError(f"{path} already holds a review ({protocol_mod.PROTOCOL_FILE} exists)")
+        if database_url is None and (path / DB_FILE).exists():
+            raise ReviewError(
+                f"{path} holds a {DB_FILE} but no {protocol_mod.PROTOCOL_FILE}: refusing to put its records "
+                f"under a new protocol; restore the review's {protocol_mod.PROTOCOL_FILE}, or init elsewhere"
+            )
         if protocol is None:
             if not title:
                 raise ReviewError("a new review needs a title")
@@ -121,8 +130,26 @@ class Review:
         protocol_mod.parse(text, str(path / protocol_mod.PROTOCOL_FILE))
         path.mkdir(parents=True, exist_ok=True)
         (path / IMPORTS_DIR).mkdir(exist_ok=True)
-        (path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
-        return cls.open(path, database_url)
+        # Claim the folder atomically: the protocol is written under a private
+        # name, then hard-linked into place, which fails if the name exists. Of
+        # two `init`s at once exactly one wins; the other changes nothing.
+        private = path / f".{protocol_mod.PROTOCOL_FILE}.{os.getpid()}.init"
+        private.write_text(text, encoding="utf-8")
+        try:
+            os.link(private, target)
+        except FileExistsError:
+            raise ReviewError(f"{path} already holds a review ({protocol_mod.PROTOCOL_FILE} exists)") from None
+        finally:
+            private.unlink()
+        if database_url is None and (path / DB_FILE).exists():
+            # a review.db appeared between the check above and the claim: not ours
+            target.unlink()
+            raise ReviewError(f"{path} holds a {DB_FILE} made by another process; nothing created")
+        try:
+            return cls.open(path, database_url)
+        except BaseException:
+            target.unlink(missing_ok=True)  # init is all or nothing
+            raise
 
     @classmethod
     def open(cls, path: str | os.PathLike, database_url: str | None = None) -> "Review":
@@ -130,13 +157,35 @@ class Review:
         if not path.is_dir():
             raise ReviewError(f"{path} is not a review folder (no such directory)")
         proto = protocol_mod.load(path / protocol_mod.PROTOCOL_FILE)
-        url = database_url or os.environ.get("REVIEW_DATABASE_URL") or f"sqlite:///{(path / DB_FILE).resolve()}"
+        url = database_url or os.environ.get("REVIEW_DATABASE_URL")
+        read_only = False
+        if url is None:
+            db = (path / DB_FILE).resolve()
+            # A file (or folder) we may not write is opened read-only, so reading
+            # works without write access; writing then fails with a plain message.
+            read_only = db.exists() and not (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK))
+            url = f"sqlite:///file:{db}?mode=ro&uri=true" if read_only else f"sqlite:///{db}"
+        read_only = read_only or "mode=ro" in url
         engine = store.connect(url)
-        store.migrate(engine)
-        return cls(path, proto, engine)
+        try:
+            store.migrate(engine, read_only=read_only)
+        except OperationalError as exc:
+            engine.dispose()
+            raise ReviewError(database_problem(exc, path / DB_FILE)) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        review = cls(path, proto, engine)
+        review.read_only = read_only
+        if not read_only:
+            review._remove_stale_copies()
+        return review
+
+    read_only = False
 
     def close(self) -> None:
-        store.checkpoint(self.engine)
+        if not self.read_only:
+            store.checkpoint(self.engine)
         self.engine.dispose()
 
     def __enter__(self) -> "Review":
@@ -184,9 +233,32 @@ class Review:
         parsed = readers.read_bytes(data, file, format, **reader_options)
         if not parsed.references:
             raise ParseError(str(file), None, "the file holds no records")
-        stored = self._keep_original(file, data, digest)
+        if self.read_only:
+            raise ReviewError(f"{self.path / DB_FILE} is read-only: nothing imported")
         who = who or default_actor()
+        # The stored copy goes under a private name first and gets its real name
+        # only once the import has committed: a failed or killed import leaves no
+        # copy of an import that never happened (a leftover is removed at the next open).
+        stored, pending = self._stage_original(file, data, digest)
+        try:
+            result = self._insert_import(file, parsed, digest, stored, source, source_kind, search_date, who,
+                                         force, progress)
+        except OperationalError as exc:
+            _discard(pending)
+            raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
+        except BaseException:
+            _discard(pending)
+            raise
+        if pending is not None:
+            if result.skipped:
+                _discard(pending)
+            else:
+                os.replace(pending, self.path / stored)
+        result.warnings = list(parsed.warnings)
+        return result
 
+    def _insert_import(self, file, parsed, digest, stored, source, source_kind, search_date, who, force,
+                       progress) -> "ImportResult":
         with store.write_transaction(self.engine) as conn:
             if not force:
                 # Checked again under the write lock: another process may have
@@ -223,6 +295,7 @@ class Review:
             )
         return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
 
+
     def _import_with_sha(self, digest: str, conn=None):
         query = select(store.imports.c.id, store.imports.c.file_name).where(store.imports.c.sha256 == digest)
         if conn is not None:
@@ -238,16 +311,53 @@ class Review:
                     f"nothing done (use --force to import it again)",
         )
 
-    def _keep_original(self, file: Path, data: bytes, digest: str) -> str:
-        """Keep the raw export as it came, named by content so a copy is idempotent."""
+    def _stage_original(self, file: Path, data: bytes, digest: str) -> tuple[str, Path | None]:
+        """Write the raw export under a private name; returns (stored path, private file or None).
+
+        The stored name is by content, so a copy is idempotent: when it exists
+        already, nothing is written. A full disk is said plainly.
+        """
         folder = self.path / IMPORTS_DIR
         folder.mkdir(exist_ok=True)
         target = folder / f"{digest[:16]}{file.suffix.lower()}"
-        if not target.exists():
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, target)
-        return str(target.relative_to(self.path))
+        stored = str(target.relative_to(self.path))
+        if target.exists():
+            return stored, None
+        pending = folder / f".{target.name}.{os.getpid()}{PENDING_SUFFIX}"
+        try:
+            with open(pending, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            _discard(pending)
+            if exc.errno == errno.ENOSPC:
+                raise ReviewError(f"{file}: nothing imported: disk full (no room for the copy in "
+                                  f"{folder}); free some space and import again") from None
+            raise ReviewError(f"{file}: nothing imported: cannot keep a copy in {folder}: {exc.strerror}") from None
+        return stored, pending
+
+    def _remove_stale_copies(self) -> None:
+        """Remove private copies left by imports that were killed before they committed."""
+        folder = self.path / IMPORTS_DIR
+        if not folder.is_dir():
+            return
+        for leftover in folder.glob(f".*{PENDING_SUFFIX}"):
+            name, pid = leftover.name[1 : -len(PENDING_SUFFIX)].rsplit(".", 1)
+            if pid.isdigit() and _alive(int(pid)):
+                continue  # an import in progress in another process
+            target = folder / name
+            if not target.exists() and self._stored_path_known(str(target.relative_to(self.path))):
+                os.replace(leftover, target)  # killed between commit and rename: finish the job
+            else:
+                _discard(leftover)
+        for leftover in folder.glob("*.partial"):  # what versions before 0.4 could leave
+            _discard(leftover)
+
+    def _stored_path_known(self, stored: str) -> bool:
+        with store.read_connection(self.engine) as conn:
+            query = select(store.imports.c.id).where(store.imports.c.stored_path == stored).limit(1)
+            return conn.execute(query).first() is not None
 
     # --- reading ---------------------------------------------------------------
 
@@ -395,3 +505,39 @@ def _record_row(import_id: int, position: int, ref: Reference) -> dict:
         "original": json.dumps(ref.original, ensure_ascii=False),
     }
 
+
+PENDING_SUFFIX = ".pending"
+
+
+def _discard(path: Path | None) -> None:
+    if path is not None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def database_problem(exc: OperationalError, db: Path) -> str:
+    """A database error in words a reviewer can act on (no SQL, no traceback)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "full" in text:
+        return f"disk full: {db} could not grow; free some space and try again (nothing was changed)"
+    if "readonly" in text or "read-only" in text:
+        return f"{db} is read-only; nothing was changed"
+    if "locked" in text or "busy" in text:
+        return f"{db} is busy: another process held it too long; try again"
+    if "unable to open" in text:
+        return f"cannot open {db} (missing, or its folder is not writable for the -wal/-shm files)"
+    return f"database error on {db}: {getattr(exc, 'orig', exc)}"
