@@ -90,30 +90,64 @@ def run(review: "Review", who: str, thresholds: Thresholds | None = None, progre
         keep |= pairs["conflict"].astype(bool)
     pairs = pairs[keep]
     sim_columns = [c for c in pairs.columns if c.startswith("sim_")]
+    found = {
+        (int(row["record_id_a"]), int(row["record_id_b"])): {
+            "score": float(row["score"]),
+            "decision": row["decision"],
+            "conflict": int(bool(row.get("conflict", False))),
+            "reason": str(row["reason"]),
+            "similarities": json.dumps(
+                {c[4:]: (None if _missing(row[c]) else float(row[c])) for c in sim_columns}),
+        }
+        for row in pairs.to_dict("records")
+    }
     with store.write_transaction(review.engine) as conn:
+        # Only what changed since the run before is stored (a new or changed pair,
+        # or a GONE row for a pair no longer found), so re-running on unchanged
+        # records adds no rows; run_pairs rebuilds a run's full set from the chain.
+        before = _pair_rows(conn, _latest_run(conn))
         run_id = store.append_event(
             conn, who, RUN_EVENT,
-            {"thresholds": thresholds.to_dict(), "counts": result.counts,
+            {"thresholds": thresholds.to_dict(), "counts": result.counts, "pairs_stored": DELTA,
              "seconds": {k: round(v, 3) for k, v in result.seconds.items()}},
             entity="dedup",
         )
-        rows = [
-            {
-                "run_event_id": run_id,
-                "record_a": int(row["record_id_a"]),
-                "record_b": int(row["record_id_b"]),
-                "score": float(row["score"]),
-                "decision": row["decision"],
-                "conflict": int(bool(row.get("conflict", False))),
-                "reason": str(row["reason"]),
-                "similarities": json.dumps(
-                    {c[4:]: (None if _missing(row[c]) else float(row[c])) for c in sim_columns}),
-            }
-            for row in pairs.to_dict("records")
-        ]
+        rows = [{"run_event_id": run_id, "record_a": a, "record_b": b, **values}
+                for (a, b), values in found.items() if before.get((a, b)) != values]
+        rows += [{"run_event_id": run_id, "record_a": a, "record_b": b, "score": 0.0, "decision": GONE,
+                  "conflict": 0, "reason": "", "similarities": "{}"}
+                 for (a, b) in before if (a, b) not in found]
         for start in range(0, len(rows), _INSERT_CHUNK):
             conn.execute(insert(store.dedup_pairs), rows[start:start + _INSERT_CHUNK])
     return summary(review)
+
+
+# How a run's pairs are stored: runs before this existed stored every pair; a
+# DELTA run stores the changes from the run before, with GONE for a pair that
+# disappeared.
+DELTA, GONE = "delta", "gone"
+_PAIR_VALUES = ("score", "decision", "conflict", "reason", "similarities")
+
+
+def _pair_rows(conn, run_id: int | None) -> dict[tuple[int, int], dict]:
+    """(a, b) -> stored values, for every pair of run `run_id` (delta runs resolved)."""
+    if run_id is None:
+        return {}
+    runs = conn.execute(select(store.events.c.id, store.events.c.payload)
+                        .where(store.events.c.kind == RUN_EVENT, store.events.c.id <= run_id)
+                        .order_by(store.events.c.id.desc())).all()
+    base = run_id
+    for rid, payload in runs:  # back to the last run that stored all its pairs
+        base = rid
+        if json.loads(payload).get("pairs_stored") != DELTA:
+            break
+    query = (select(store.dedup_pairs)
+             .where(store.dedup_pairs.c.run_event_id >= base, store.dedup_pairs.c.run_event_id <= run_id)
+             .order_by(store.dedup_pairs.c.id))
+    latest: dict[tuple[int, int], dict] = {}
+    for row in conn.execute(query).mappings():
+        latest[(row["record_a"], row["record_b"])] = dict(row)
+    return {pair: {k: row[k] for k in _PAIR_VALUES} for pair, row in latest.items() if row["decision"] != GONE}
 
 
 def _missing(value) -> bool:
@@ -190,10 +224,10 @@ def run_pairs(engine, run_id: int | None = None) -> pd.DataFrame:
         if run_id is None:
             return pd.DataFrame(columns=["record_a", "record_b", "score", "decision", "conflict", "reason",
                                          "similarities"])
-        rows = conn.execute(select(store.dedup_pairs).where(store.dedup_pairs.c.run_event_id == run_id)
-                            .order_by(store.dedup_pairs.c.id)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows],
-                         columns=["id", "run_event_id", "record_a", "record_b", "score", "decision", "conflict",
+        pairs = _pair_rows(conn, run_id)
+    frame = pd.DataFrame([{"run_event_id": run_id, "record_a": a, "record_b": b, **values}
+                          for (a, b), values in pairs.items()],
+                         columns=["run_event_id", "record_a", "record_b", "score", "decision", "conflict",
                                   "reason", "similarities"])
     frame["similarities"] = frame["similarities"].map(json.loads)
     return frame
