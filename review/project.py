@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import getpass
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,8 @@ from tqdm.auto import tqdm
 from review import io as readers
 from review import protocol as protocol_mod
 from review import store
-from review.io.base import ParseError
+from review.io import ris as ris_reader
+from review.io.base import ParseError, without_gc
 from review.protocol import Protocol
 from review.records import Reference, match_keys
 
@@ -214,12 +217,21 @@ class Review:
         malformed file raises ParseError (file:line and field) and changes
         nothing. A file already imported (same sha256) is skipped unless `force`.
         `source_kind` is PRISMA 2020's kind of source (one of SOURCE_KINDS).
+
+        A UTF-8 RIS file of STREAM_BYTES or more is read as a stream instead:
+        records are parsed and stored a batch at a time inside the one
+        transaction, which a parse error rolls back, so memory stays flat at
+        any file size and the promise above still holds.
         """
         file = Path(file)
         if not source or not source.strip():
             raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
         if source_kind not in SOURCE_KINDS:
             raise ReviewError(f"unknown kind of source {source_kind!r} (one of {', '.join(SOURCE_KINDS)})")
+        streamed = self._import_streamed(file, source, format, search_date, who, force, progress, source_kind,
+                                         reader_options)
+        if streamed is not None:
+            return streamed
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -256,6 +268,89 @@ class Review:
                 os.replace(pending, self.path / stored)
         result.warnings = list(parsed.warnings)
         return result
+
+    def _import_streamed(self, file: Path, source, format, search_date, who, force, progress, source_kind,
+                         reader_options) -> "ImportResult | None":
+        """The streaming import of a large UTF-8 RIS file; None when the file is not one
+        (then the in-memory path reads it, with its exact errors for odd encodings)."""
+        if format not in ("auto", "ris") or reader_options or self.engine.dialect.name != "sqlite":
+            return None
+        try:
+            if file.stat().st_size < STREAM_BYTES:
+                return None
+            scan = _scan(file)
+        except OSError:
+            return None  # the in-memory path reports it
+        if scan is None:
+            return None
+        digest, encoding, head = scan
+        if readers.detect_format(head, file) != "ris" or ris_reader.not_plain_ris(head):
+            return None
+        if not force:
+            earlier = self._import_with_sha(digest)
+            if earlier is not None:
+                return self._already_imported(file, earlier)
+        if self.read_only:
+            raise ReviewError(f"{self.path / DB_FILE} is read-only: nothing imported")
+        who = who or default_actor()
+        stored, pending = self._stage_original(file, None, digest)
+        warnings: list[str] = []
+        try:
+            result = self._insert_streamed(file, encoding, digest, stored, source, source_kind, search_date, who,
+                                           force, progress, warnings)
+        except OperationalError as exc:
+            _discard(pending)
+            raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
+        except BaseException:
+            _discard(pending)
+            raise
+        if pending is not None:
+            if result.skipped:
+                _discard(pending)
+            else:
+                os.replace(pending, self.path / stored)
+        result.warnings = warnings
+        return result
+
+    def _insert_streamed(self, file, encoding, digest, stored, source, source_kind, search_date, who, force,
+                         progress, warnings) -> "ImportResult":
+        with store.write_transaction(self.engine) as conn:
+            if not force:
+                earlier = self._import_with_sha(digest, conn)
+                if earlier is not None:
+                    return self._already_imported(file, earlier)
+            # The import row is written last, once its record count is known (imports
+            # is append-only: no row is ever updated), so the records' foreign key
+            # is checked at commit. The write lock is held: the next id is ours.
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            import_id = (conn.execute(select(func.max(store.imports.c.id))).scalar() or 0) + 1
+            count = 0
+            with open(file, encoding=encoding, newline=None) as text, without_gc(), \
+                    tqdm(desc=f"import {file.name}", unit="rec", disable=not progress) as bar:
+                lines = (line[:-1] if line.endswith("\n") else line for line in text)
+                batch = []
+                for ref in ris_reader.iter_read(lines, str(file), warnings):
+                    count += 1
+                    batch.append(_record_row(import_id, count, ref))
+                    if len(batch) == INSERT_CHUNK:
+                        conn.execute(insert(store.records), batch)
+                        bar.update(len(batch))
+                        batch = []
+                if batch:
+                    conn.execute(insert(store.records), batch)
+                    bar.update(len(batch))
+            conn.execute(insert(store.imports).values(
+                id=import_id, file_name=file.name, sha256=digest, format="ris", encoding=encoding,
+                source_name=source.strip(), source_kind=source_kind, search_date=search_date, record_count=count,
+                stored_path=stored, imported_by=who, imported_at=store.utc_now(),
+            ))
+            store.append_event(
+                conn, who, "import",
+                {"file": file.name, "sha256": digest, "format": "ris", "source": source.strip(),
+                 "source_kind": source_kind, "search_date": search_date, "records": count, "forced": force},
+                entity="import", entity_id=import_id,
+            )
+        return ImportResult(str(file), import_id, count, "ris", encoding)
 
     def _insert_import(self, file, parsed, digest, stored, source, source_kind, search_date, who, force,
                        progress) -> "ImportResult":
@@ -311,7 +406,7 @@ class Review:
                     f"nothing done (use --force to import it again)",
         )
 
-    def _stage_original(self, file: Path, data: bytes, digest: str) -> tuple[str, Path | None]:
+    def _stage_original(self, file: Path, data: bytes | None, digest: str) -> tuple[str, Path | None]:
         """Write the raw export under a private name; returns (stored path, private file or None).
 
         The stored name is by content, so a copy is idempotent: when it exists
@@ -326,7 +421,11 @@ class Review:
         pending = folder / f".{target.name}.{os.getpid()}{PENDING_SUFFIX}"
         try:
             with open(pending, "wb") as out:
-                out.write(data)
+                if data is None:  # a large file: copied in blocks, never held whole
+                    with open(file, "rb") as source:
+                        shutil.copyfileobj(source, out, 1 << 20)
+                else:
+                    out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
@@ -507,6 +606,35 @@ def _record_row(import_id: int, position: int, ref: Reference) -> dict:
 
 
 PENDING_SUFFIX = ".pending"
+# RIS files this large are imported as a stream (see Review.import_file).
+STREAM_BYTES = 64 * 2**20
+_SCAN_BLOCK = 1 << 20
+
+
+def _scan(file: Path) -> tuple[str, str, str] | None:
+    """(sha256, Python encoding, decoded head) of a file read in blocks; None unless
+    it is UTF-8 without NUL bytes (other files take the in-memory path)."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    head_bytes = b""
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(_SCAN_BLOCK), b""):
+            if not head_bytes:
+                head_bytes = block[:65536]
+            digest.update(block)
+            if b"\x00" in block:
+                return None
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    encoding = "utf-8-sig" if head_bytes.startswith(codecs.BOM_UTF8) else "utf-8"
+    head = head_bytes.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    return digest.hexdigest(), encoding, head
 
 
 def _discard(path: Path | None) -> None:

@@ -23,7 +23,7 @@ them with a separate parser, so `read` accepts both; `sniff` claims both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
 from review.io.base import ParseError, first_value, refuse_blank, refuse_nul, without_gc, without_nul
@@ -232,21 +232,49 @@ class _Record:
         values[-1] = f"{values[-1]}\n{text}" if values[-1] else text
 
 
+def iter_read(lines: Iterable[str], path: str = "<string>", warnings: list[str] | None = None) -> Iterator[Reference]:
+    """References one at a time from an iterable of lines (without line endings).
+
+    For files too large to hold in memory: the caller streams lines from disk and
+    stores each batch as it comes. Same rules and errors as `read` (RIS only; Web
+    of Science and MEDLINE text are for `read`). The "no records" error comes
+    after the last line, so a caller writing as it goes must do so in a
+    transaction it can roll back.
+    """
+    count = 0
+    for original, line in _records(lines, path, warnings):
+        reference = _to_reference(original, line)
+        refuse_blank([reference], path)
+        count += 1
+        yield reference
+    if not count:
+        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
+
+
 def _parse_records(
     lines: list[str], path: str, warnings: list[str] | None = None
 ) -> list[tuple[dict[str, list[str]], int]]:
-    """Group lines into records: [(original fields, line of TY)].
+    records = list(_records(lines, path, warnings))
+    if not records:
+        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
+    return records
+
+
+def _records(
+    lines: Iterable[str], path: str, warnings: list[str] | None = None
+) -> Iterator[tuple[dict[str, list[str]], int]]:
+    """Group lines into records: (original fields, line of TY), one at a time.
 
     This loop runs once per line of files with millions of lines, so the exact
     tag shape is tested inline (as in split_tag_line) and the record is kept in
     local variables rather than an object.
     """
-    records: list[tuple[dict[str, list[str]], int]] = []
     original: dict[str, list[str]] | None = None  # the open record's fields
     start = 0  # line of its TY
     values: list[str] = []  # the values of the last tag, which continuations extend
     closed: dict[str, list[str]] | None = None  # the record the last ER closed
     closed_start = 0
+    ready: tuple[dict[str, list[str]], int] | None = None  # closed, but trailer tags may still follow
     upper, upper_or_digit = _UPPER, _UPPER_OR_DIGIT
     for number, line in enumerate(lines, start=1):
         if (
@@ -268,6 +296,9 @@ def _parse_records(
             tag, value = tagged
         if original is None:
             if tag == "TY":
+                if ready is not None:
+                    yield ready
+                    ready = None
                 original, start = {"TY": [value]}, number
                 values = original["TY"]
             elif tag in TRAILER_TAGS and closed is not None:
@@ -283,7 +314,7 @@ def _parse_records(
         elif tag == "ER":
             if not _is_empty_record(original):
                 _check_type(original, start, path)
-                records.append((original, start))
+                ready = (original, start)
             elif warnings is not None:
                 warnings.append(f"{path}:{start}: empty record (blank TY, no fields) skipped")
             closed, closed_start, original = original, start, None
@@ -300,9 +331,8 @@ def _parse_records(
             values.append(value)
     if original is not None:
         raise ParseError(path, start, "the record starting here has no ER (file truncated?)", field="ER")
-    if not records:
-        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
-    return records
+    if ready is not None:
+        yield ready
 
 
 def _is_empty_record(original: dict[str, list[str]]) -> bool:
@@ -312,6 +342,12 @@ def _is_empty_record(original: dict[str, list[str]]) -> bool:
 def _check_type(original: dict[str, list[str]], line: int, path: str) -> None:
     if not original["TY"][0]:
         raise ParseError(path, line, "record has no type (TY is empty)", field="TY")
+
+
+def not_plain_ris(head: str) -> bool:
+    """Whether text that sniffs as RIS is Web of Science or MEDLINE text (which
+    only `read` handles), judging by its first line."""
+    return _looks_like_wos(head) or _looks_like_medline(head)
 
 
 def _looks_like_wos(text: str) -> bool:
