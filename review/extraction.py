@@ -21,8 +21,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from review.io.base import without_nul
-from review.io.rows import RowsError, read_rows
-from review.tables import safe_cell
+from review.io.rows import RowsError, read_rows, spreadsheet_cell
 from review import schemes, store, templates
 
 if TYPE_CHECKING:
@@ -365,9 +364,10 @@ def export_extractions(review: "Review", template_name: str, format: str = "csv"
         with_name = "scheme_name" not in {f.name for f in template.fields}
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([safe_cell(c) for c in ["scheme_id", *(["scheme_name"] if with_name else []), *columns]])
+        header = ["scheme_id", *(["scheme_name"] if with_name else []), *columns]
+        writer.writerow([spreadsheet_cell(c) for c in header])
         for scheme, flat in zip(ordered, flats):
-            writer.writerow([safe_cell(c) for c in [scheme.scheme_id, *([scheme.name] if with_name else []),
+            writer.writerow([spreadsheet_cell(c) for c in [scheme.scheme_id, *([scheme.name] if with_name else []),
                                                     *(flat.get(c, "") for c in columns)]])
         text = without_nul(buffer.getvalue())
     if out is not None:

@@ -35,8 +35,7 @@ from sqlalchemy import select
 
 from review import store
 from review.io.base import without_nul
-from review.io.rows import RowsError, read_rows
-from review.tables import safe_cell
+from review.io.rows import RowsError, read_rows, spreadsheet_cell
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -625,7 +624,7 @@ def export_decisions(review: "Review", out: str | Path | None = None) -> str:
     for stage in state.stages:
         for cluster in state.eligible(stage):
             for reviewer, d in sorted(state.decisions[stage].get(cluster, {}).items()):
-                writer.writerow([safe_cell(c) for c in (
+                writer.writerow([spreadsheet_cell(c) for c in (
                     cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
                     stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at)])
     text = without_nul(buffer.getvalue())

@@ -20,7 +20,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from review.tables import _FORMULA_START
+from review.tables import _FORMULA_START, safe_cell
 
 
 class RowsError(ValueError):
@@ -82,6 +82,14 @@ def read_rows(text: str, path: str) -> tuple[list[str], list[Row]]:
         cells = cells + [""] * (len(header) - len(cells))
         rows.append(Row(line, {name: unguard(cell.strip()) for name, cell in zip(header, cells) if name}))
     return header, rows
+
+
+def spreadsheet_cell(value) -> str:
+    """A cell for a CSV meant for spreadsheets: formulas defused (safe_cell) and a
+    lone CR made a line break. Python's csv writer does not quote a lone CR when
+    the line terminator is LF, and every reader takes it for the end of the row."""
+    text = safe_cell(value)
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def unguard(value: str) -> str:

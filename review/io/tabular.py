@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from review.io.base import ParseError, refuse_blank, refuse_nul, without_gc, without_nul
 from review.tables import _FORMULA_START as _GUARDED
-from review.tables import safe_cell
+from review.io.rows import spreadsheet_cell
 from review.records import DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
 
 FORMAT = "csv"
@@ -582,7 +582,7 @@ def write(references, extra: list[dict] | None = None) -> str:
         row_extra = extra[index] if extra is not None else {}
         cells = [_text(row_extra.get(c, "")) for c in extra_columns] + _reference_cells(ref)
         # This CSV is for spreadsheets: a title like =HYPERLINK(...) must stay text.
-        writer.writerow([safe_cell(cell) for cell in cells])
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
     return without_nul(buffer.getvalue())
 
 
