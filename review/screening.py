@@ -292,6 +292,8 @@ def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision
     prioritisation was used (PRISMA 2020 item 8).
     """
     decision, reasons = _check(review, stage, reviewer, decision, reasons)
+    if "\x00" in (note or ""):
+        raise ScreeningError("the note contains a NUL byte", field="note")  # as the CSV import refuses it
     state = state or ScreeningState.load(review)
     cluster = state.cluster_of(int(record_id))
     if not state.can_screen(stage, cluster):

@@ -102,3 +102,9 @@ def test_extraction_csv_swallowed_rows_refused(tmp_path):
     with pytest.raises(ExtractionError, match=r"x.csv:2: a quoted value opened on this line runs on to line 3"):
         _read_rows(bad)
     assert extraction  # the module the CLI calls
+
+
+def test_nul_in_a_note_given_to_the_api_is_refused(review):
+    with pytest.raises(ScreeningError, match="NUL byte"):
+        screening.decide(review, "title_abstract", "reviewer1", 1, "include", note="a\x00b")
+    assert _decisions(review) == 0
