@@ -218,3 +218,42 @@ def test_extraction_json_any_shape_is_rows_or_a_message(tmp_path, value):
         assert "fuzz.json" in str(error)
         return
     assert isinstance(value, list) and len(rows) == len(value)
+
+
+@pytest.fixture(scope="module")
+def screened_review(tmp_path_factory):
+    from review.project import Review
+
+    folder = tmp_path_factory.mktemp("fuzz")
+    (folder / "r.ris").write_text("".join(f"TY  - JOUR\nTI  - Record {i}\nER  - \n" for i in range(1, 21)))
+    review = Review.init(folder / "rev", title="T")
+    review.import_file(folder / "r.ris", source="S")
+    yield review
+    review.close()
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(1, 25), st.sampled_from(["include", "exclude", "maybe", "yes"]), HOSTILE),
+                min_size=1, max_size=5), ENDINGS)
+def test_decisions_import_all_or_nothing_with_file_and_line(screened_review, tmp_path_factory, rows, ending):
+    from review import screening
+    from review.screening import ScreeningError
+
+    file = tmp_path_factory.mktemp("d") / "fuzz.csv"
+    file.write_bytes(_csv([["record_id", "stage", "reviewer", "decision", "reasons", "note"],
+                           *[[str(r), "title_abstract", "reviewer1", d, "wrong_population" if d == "exclude" else "",
+                              n] for r, d, n in rows]], ending).encode())
+    def decisions() -> int:
+        history = screening.ScreeningState.load(screened_review).history["title_abstract"]
+        return sum(len(v) for v in history.values())
+
+    before = decisions()
+    try:
+        count = screening.import_decisions(screened_review, file, who="reviewer1")
+    except ScreeningError as error:
+        assert re.match(r".*fuzz\.csv:\d+: ", str(error)), str(error)
+        assert decisions() == before
+        return
+    assert count == len(rows) and decisions() == before + len(rows)
