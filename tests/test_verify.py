@@ -106,3 +106,27 @@ def test_integrity_check_failure_is_reported(folder):
     db.write_bytes(bytes(data))
     result = verify(folder)
     assert not result.ok
+
+
+def _decide_many(folder, reviewer):
+    from review import screening
+
+    with Review.open(folder) as review:
+        state = screening.ScreeningState.load(review)
+        for record in (1, 2, 3) * 5:
+            screening.decide(review, "title_abstract", reviewer, record, "include", state=state)
+
+
+def test_concurrent_writers_never_fork_the_chain(folder):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    processes = [context.Process(target=_decide_many, args=(folder, r)) for r in ("reviewer1", "reviewer2") * 2]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join()
+    assert all(p.exitcode == 0 for p in processes)
+    result = verify(folder)
+    assert result.ok, result.problems
+    assert result.events == 3 + 4 * 15
