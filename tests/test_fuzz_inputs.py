@@ -69,6 +69,28 @@ def test_ris_records_or_error_never_loss(records):
     assert len(refs) + len(warnings) == seen
 
 
+# --- Web of Science tagged text (read by the RIS reader) ------------------------------------------
+
+wos_record = st.builds(
+    lambda fields: ["PT J", *(f"{t} {v}" for t, v in fields), "ER"],
+    st.lists(st.tuples(st.sampled_from(["TI", "AU", "AF", "PY", "SO", "DI", "AB", "UT"]), ONE_LINE), max_size=6),
+)
+
+
+@FAST
+@given(st.lists(wos_record, min_size=1, max_size=5), ENDINGS)
+def test_web_of_science_records_or_error_never_loss(records, ending):
+    lines = ["FN Clarivate Analytics Web of Science", "VR 1.0", *(line for r in records for line in r), "EF"]
+    text = ending.join(lines) + ending
+    seen = sum(1 for line in _lines(text) if line == "PT J")
+    try:
+        refs = ris.read(text, "fuzz.txt")
+    except ParseError as error:
+        _check_error(error, "fuzz.txt")
+        return
+    assert len(refs) == seen
+
+
 # --- MEDLINE -----------------------------------------------------------------------------------
 
 medline_record = st.builds(
