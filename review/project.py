@@ -450,7 +450,7 @@ class Review:
                 os.replace(leftover, target)  # killed between commit and rename: finish the job
             else:
                 _discard(leftover)
-        for leftover in folder.glob("*.partial"):  # what versions before 0.4 could leave
+        for leftover in folder.glob("*.partial"):  # what earlier versions could leave
             _discard(leftover)
 
     def _stored_path_known(self, stored: str) -> bool:
