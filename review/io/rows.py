@@ -20,15 +20,16 @@ import csv
 import io
 from dataclasses import dataclass
 
+from review.errors import WorkbenchError
 from review.tables import _FORMULA_START, safe_cell
 
 
-class RowsError(ValueError):
+class RowsError(WorkbenchError, ValueError):
     """A CSV input that cannot be read safely; the message names file and line."""
 
     def __init__(self, path: str, line: int | None, message: str):
-        self.path, self.line, self.message = str(path), line, message
-        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
+        self.path = str(path)
+        super().__init__(message, file=self.path, line=line)
 
 
 @dataclass(frozen=True)
