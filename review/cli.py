@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy.exc import OperationalError
 
 from review import io as readers
 from review.io.base import ParseError
 from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
 from review.errors import WorkbenchError
 from review import team, team_mode, transfer
-from sqlalchemy.exc import OperationalError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
@@ -79,6 +82,8 @@ def _cmd_import(args) -> int:
                 print(f"error: {file}: nothing imported from this file", file=sys.stderr)
                 failed += 1
                 continue
+            for warning in result.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             if result.skipped:
                 print(result.message)
             else:
@@ -120,6 +125,22 @@ def _emit(text: str, out: str | None) -> int:
     else:
         print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _cmd_verify(args) -> int:
+    from review.verify import verify
+
+    result = verify(args.dir)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for problem in result.problems:
+            print(f"problem: {problem}")
+        print(f"{result.path}: schema v{result.schema_version}, {result.events} events checked, "
+              f"{'ok' if result.ok else f'{len(result.problems)} problem(s)'}")
+        if result.head_hash:
+            print(f"head of the log: {result.head_hash}  (keep it elsewhere to detect a rewritten chain)")
+    return 0 if result.ok else 1
 
 
 def _cmd_export(args) -> int:
@@ -629,6 +650,11 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p, "the counts")
     p.set_defaults(func=_cmd_status)
 
+    p = sub.add_parser("verify", help="check the log's hash chain, the database's integrity and the stored files")
+    _dir(p)
+    _json(p, "every check's outcome")
+    p.set_defaults(func=_cmd_verify)
+
     p = sub.add_parser("export", help="export every record")
     _dir(p)
     p.add_argument("--format", choices=tuple(readers.WRITERS), help="file format (required unless --json)")
@@ -850,9 +876,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.describe()}", file=sys.stderr)
         return 1
     except OperationalError as exc:
-        # The server went away or refused mid-command; its transaction was rolled back.
-        print(f"error: database: {' '.join(str(exc.orig).split())}; nothing was written", file=sys.stderr)
+        if not type(getattr(exc, "orig", exc)).__module__.startswith("sqlite3"):
+            # The server went away or refused mid-command; its transaction was rolled back.
+            print(f"error: database: {' '.join(str(exc.orig).split())}; nothing was written", file=sys.stderr)
+            return 1
+        from review.project import database_problem  # read-only file, full disk: say so, no traceback
+
+        print(f"error: {database_problem(exc, Path(getattr(args, 'dir', '.')) / 'review.db')}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            print(f"error: disk full ({exc.filename or 'writing'}); nothing more was written", file=sys.stderr)
+            return 1
+        raise
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from sqlalchemy import func, insert, select
 from review import events, store
 from review.dedup import AUTO_MERGE, NEEDS_REVIEW, Thresholds, find_duplicates
 from review.errors import WorkbenchError
-from review.readmodel import COMPLETENESS, ReadModel
+from review.readmodel import COMPLETENESS, DELTA, GONE, ReadModel
+from review.readmodel import run_pair_rows as _pair_rows
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -101,27 +102,35 @@ def run(review: "Review", who: str, thresholds: Thresholds | None = None, progre
         keep |= pairs["conflict"].astype(bool)
     pairs = pairs[keep]
     sim_columns = [c for c in pairs.columns if c.startswith("sim_")]
+    found = {
+        (int(row["record_id_a"]), int(row["record_id_b"])): {
+            "score": float(row["score"]),
+            "decision": row["decision"],
+            "conflict": int(bool(row.get("conflict", False))),
+            "reason": str(row["reason"]),
+            "similarities": json.dumps(
+                {c[4:]: (None if _missing(row[c]) else float(row[c])) for c in sim_columns}),
+        }
+        for row in pairs.to_dict("records")
+    }
     with store.write_transaction(review.engine) as conn:
+        # Only what changed since the run before is stored (a new or changed pair,
+        # or a GONE row for a pair no longer found), so re-running on unchanged
+        # records adds no rows; run_pairs rebuilds a run's full set from the chain.
+        latest = conn.execute(select(func.max(store.events.c.id)).where(store.events.c.kind == RUN_EVENT)).scalar()
+        before = _pair_rows(conn, latest)
         run_id = events.append(conn, who, events.DedupRun(
-            thresholds=thresholds.to_dict(), counts=result.counts,
+            thresholds=thresholds.to_dict(), counts=result.counts, pairs_stored=DELTA,
             seconds={k: round(v, 3) for k, v in result.seconds.items()}))
-        rows = [
-            {
-                "run_event_id": run_id,
-                "record_a": int(row["record_id_a"]),
-                "record_b": int(row["record_id_b"]),
-                "score": float(row["score"]),
-                "decision": row["decision"],
-                "conflict": int(bool(row.get("conflict", False))),
-                "reason": str(row["reason"]),
-                "similarities": json.dumps(
-                    {c[4:]: (None if _missing(row[c]) else float(row[c])) for c in sim_columns}),
-            }
-            for row in pairs.to_dict("records")
-        ]
+        rows = [{"run_event_id": run_id, "record_a": a, "record_b": b, **values}
+                for (a, b), values in found.items() if before.get((a, b)) != values]
+        rows += [{"run_event_id": run_id, "record_a": a, "record_b": b, "score": 0.0, "decision": GONE,
+                  "conflict": 0, "reason": "", "similarities": "{}"}
+                 for (a, b) in before if (a, b) not in found]
         for start in range(0, len(rows), _INSERT_CHUNK):
             conn.execute(insert(store.dedup_pairs), rows[start:start + _INSERT_CHUNK])
     return summary(review)
+
 
 
 def _missing(value) -> bool:
@@ -180,10 +189,10 @@ def run_pairs(source, run_id: int | None = None) -> pd.DataFrame:
         if run_id is None:
             return pd.DataFrame(columns=["record_a", "record_b", "score", "decision", "conflict", "reason",
                                          "similarities"])
-        rows = conn.execute(select(store.dedup_pairs).where(store.dedup_pairs.c.run_event_id == run_id)
-                            .order_by(store.dedup_pairs.c.id)).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows],
-                         columns=["id", "run_event_id", "record_a", "record_b", "score", "decision", "conflict",
+        pairs = _pair_rows(conn, run_id)
+    frame = pd.DataFrame([{"run_event_id": run_id, "record_a": a, "record_b": b, **values}
+                          for (a, b), values in pairs.items()],
+                         columns=["run_event_id", "record_a", "record_b", "score", "decision", "conflict",
                                   "reason", "similarities"])
     frame["similarities"] = frame["similarities"].map(json.loads)
     return frame

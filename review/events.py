@@ -202,9 +202,13 @@ class DedupRun(Event):
 
     kind: ClassVar[str] = "dedup.run"
     entity: ClassVar[str] = "dedup"
+    omit_if_none: ClassVar[tuple[str, ...]] = ("pairs_stored",)
     thresholds: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)
+    # "delta": the run stored only the pairs that changed since the run before
+    # (review.clusters); None in runs that stored all their pairs.
+    pairs_stored: str | None = None
 
     def entity_id(self):
         return None

@@ -21,6 +21,8 @@ import pandas as pd
 
 from review import events, resources, schemes, store, templates
 from review.errors import WorkbenchError
+from review.io.base import without_nul
+from review.io.rows import RowsError, read_rows, spreadsheet_cell
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -181,16 +183,42 @@ def _read_rows(file: Path) -> list[tuple[int, dict]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ExtractionError(f"{file}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise ExtractionError(f"{file}: JSON nested too deeply to be an extraction file") from None
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
             raise ExtractionError(f"{file}: expected a JSON list of objects, one per scheme")
+        for i, row in enumerate(data, start=1):
+            where = _nesting_problem(row)
+            if where:
+                raise ExtractionError(f"{file}[{i}]: {where}")
         return [(i, row) for i, row in enumerate(data, start=1)]
-    reader = csv.DictReader(io.StringIO(text))
-    rows = []
-    for row in reader:
-        if None in row:
-            raise ExtractionError(f"{file}:{reader.line_num}: more cells than the header has columns")
-        rows.append((reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items()}))
-    return rows
+    try:
+        _, rows = read_rows(text, str(file))
+    except RowsError as exc:
+        raise ExtractionError(str(exc)) from None
+    return [(row.line, row.cells) for row in rows]
+
+
+# An extraction is a map of fields, with groups one level down; far deeper nesting
+# is not an extraction, and checking it recursively would exhaust the stack.
+_MAX_JSON_DEPTH = 20
+
+
+def _nesting_problem(value, depth: int = 0) -> str:
+    """What is wrong with a JSON row's shape ('' when nothing): too deep, or a NUL in a string."""
+    stack = [(value, depth)]
+    while stack:
+        item, level = stack.pop()
+        if level > _MAX_JSON_DEPTH:
+            return f"nested more than {_MAX_JSON_DEPTH} levels deep"
+        if isinstance(item, dict):
+            stack.extend((k, level + 1) for k in item)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+        elif isinstance(item, str) and "\x00" in item:
+            return "a value contains a NUL byte"
+    return ""
 
 
 def _cell_problems(template, flat: dict[str, str]) -> list[tuple[str, str]]:
@@ -324,7 +352,7 @@ def export_extractions(review: "Review", template_name: str, format: str = "csv"
     ordered = [s for s in state.active() if s.scheme_id in final]
     if format == "json":
         data = [{"scheme_id": s.scheme_id, "scheme_name": s.name, "values": final[s.scheme_id]} for s in ordered]
-        text = json.dumps(data, ensure_ascii=False, indent=2)
+        text = without_nul(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         flats = [templates.flatten(template, final[s.scheme_id]) for s in ordered]
         columns = list(dict.fromkeys(k for flat in flats for k in flat))
@@ -332,11 +360,12 @@ def export_extractions(review: "Review", template_name: str, format: str = "csv"
         with_name = "scheme_name" not in {f.name for f in template.fields}
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["scheme_id", *(["scheme_name"] if with_name else []), *columns])
+        header = ["scheme_id", *(["scheme_name"] if with_name else []), *columns]
+        writer.writerow([spreadsheet_cell(c) for c in header])
         for scheme, flat in zip(ordered, flats):
-            writer.writerow([scheme.scheme_id, *([scheme.name] if with_name else []),
-                             *(flat.get(c, "") for c in columns)])
-        text = buffer.getvalue()
+            writer.writerow([spreadsheet_cell(c) for c in [scheme.scheme_id, *([scheme.name] if with_name else []),
+                                                    *(flat.get(c, "") for c in columns)]])
+        text = without_nul(buffer.getvalue())
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")
     return text

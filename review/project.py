@@ -5,22 +5,27 @@
 
 from __future__ import annotations
 
+import codecs
+import errno
 import getpass
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import OperationalError
 from tqdm.auto import tqdm
 
 from review import clusters, events, store
 from review import io as readers
 from review import protocol as protocol_mod
 from review.errors import WorkbenchError
-from review.io.base import ParseError
+from review.io import ris as ris_reader
+from review.io.base import ParseError, without_gc
 from review.protocol import Protocol
 from review.readmodel import ReadModel
 from review.records import RECORD_FIELDS, Reference, match_keys
@@ -51,6 +56,7 @@ class ImportResult:
     encoding: str
     skipped: bool = False
     message: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,8 +119,14 @@ class Review:
         (the title argument, if given, replaces its title).
         """
         path = Path(path)
-        if (path / protocol_mod.PROTOCOL_FILE).exists():
+        target = path / protocol_mod.PROTOCOL_FILE
+        if target.exists() or target.is_symlink():
             raise ReviewError(f"{path} already holds a review ({protocol_mod.PROTOCOL_FILE} exists)")
+        if database_url is None and (path / DB_FILE).exists():
+            raise ReviewError(
+                f"{path} holds a {DB_FILE} but no {protocol_mod.PROTOCOL_FILE}: refusing to put its records "
+                f"under a new protocol; restore the review's {protocol_mod.PROTOCOL_FILE}, or init elsewhere"
+            )
         if protocol is None:
             if not title:
                 raise ReviewError("a new review needs a title")
@@ -146,8 +158,26 @@ class Review:
         path.mkdir(parents=True, exist_ok=True)
         if not database_url:
             (path / IMPORTS_DIR).mkdir(exist_ok=True)
-        (path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
-        return cls.open(path, database_url)
+        # Claim the folder atomically: the protocol is written under a private
+        # name, then hard-linked into place, which fails if the name exists. Of
+        # two `init`s at once exactly one wins; the other changes nothing.
+        private = path / f".{protocol_mod.PROTOCOL_FILE}.{os.getpid()}.init"
+        private.write_text(text, encoding="utf-8")
+        try:
+            os.link(private, target)
+        except FileExistsError:
+            raise ReviewError(f"{path} already holds a review ({protocol_mod.PROTOCOL_FILE} exists)") from None
+        finally:
+            private.unlink()
+        if not database_url and (path / DB_FILE).exists():
+            # a review.db appeared between the check above and the claim: not ours
+            target.unlink()
+            raise ReviewError(f"{path} holds a {DB_FILE} made by another process; nothing created")
+        try:
+            return cls.open(path, database_url)
+        except BaseException:
+            target.unlink(missing_ok=True)  # init is all or nothing
+            raise
 
     @classmethod
     def open(cls, path: str | os.PathLike, database_url: str | None = None) -> "Review":
@@ -155,18 +185,38 @@ class Review:
         if not path.is_dir():
             raise ReviewError(f"{path} is not a review folder (no such directory)")
         proto = protocol_mod.load(path / protocol_mod.PROTOCOL_FILE)
-        url = (database_url or os.environ.get("REVIEW_DATABASE_URL") or proto.database_url
-               or f"sqlite:///{(path / DB_FILE).resolve()}")
-        if url.startswith("sqlite"):
-            engine = store.connect(url)
-            store.migrate(engine)
-            return cls(path, proto, engine)
-        from review import team_mode
+        url = database_url or os.environ.get("REVIEW_DATABASE_URL") or proto.database_url
+        if url and not url.startswith("sqlite"):
+            from review import team_mode
 
-        engine = team_mode.open_engine(url)
-        # Everyone works to the protocol kept in the database.
-        proto = team_mode.server_protocol(engine, proto)
-        return cls(path, proto, engine)
+            engine = team_mode.open_engine(url)
+            # Everyone works to the protocol kept in the database.
+            proto = team_mode.server_protocol(engine, proto)
+            return cls(path, proto, engine)
+        read_only = False
+        if not url:
+            db = (path / DB_FILE).resolve()
+            # A file (or folder) we may not write is opened read-only, so reading
+            # works without write access; writing then fails with a plain message.
+            read_only = db.exists() and not (os.access(db, os.W_OK) and os.access(db.parent, os.W_OK))
+            url = f"sqlite:///file:{db}?mode=ro&uri=true" if read_only else f"sqlite:///{db}"
+        read_only = read_only or "mode=ro" in url
+        engine = store.connect(url)
+        try:
+            store.migrate(engine, read_only=read_only)
+        except OperationalError as exc:
+            engine.dispose()
+            raise ReviewError(database_problem(exc, path / DB_FILE)) from None
+        except BaseException:
+            engine.dispose()
+            raise
+        review = cls(path, proto, engine)
+        review.read_only = read_only
+        if not read_only:
+            review._remove_stale_copies()
+        return review
+
+    read_only = False
 
     @property
     def team_mode(self) -> bool:
@@ -174,7 +224,8 @@ class Review:
         return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
-        store.checkpoint(self.engine)
+        if not self.read_only:
+            store.checkpoint(self.engine)
         self.engine.dispose()
 
     def __enter__(self) -> "Review":
@@ -203,12 +254,21 @@ class Review:
         malformed file raises ParseError (file:line and field) and changes
         nothing. A file already imported (same sha256) is skipped unless `force`.
         `source_kind` is PRISMA 2020's kind of source (one of SOURCE_KINDS).
+
+        A UTF-8 RIS file of STREAM_BYTES or more is read as a stream instead:
+        records are parsed and stored a batch at a time inside the one
+        transaction, which a parse error rolls back, so memory stays flat at
+        any file size and the promise above still holds.
         """
         file = Path(file)
         if not source or not source.strip():
             raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
         if source_kind not in SOURCE_KINDS:
             raise ReviewError(f"unknown kind of source {source_kind!r} (one of {', '.join(SOURCE_KINDS)})")
+        streamed = self._import_streamed(file, source, format, search_date, who, force, progress, source_kind,
+                                         reader_options)
+        if streamed is not None:
+            return streamed
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -222,9 +282,115 @@ class Review:
         parsed = readers.read_bytes(data, file, format, **reader_options)
         if not parsed.references:
             raise ParseError(str(file), None, "the file holds no records")
-        stored = f"database:{digest}" if self.team_mode else self._keep_original(file, data, digest)
+        if self.read_only:
+            raise ReviewError(f"{self.path / DB_FILE} is read-only: nothing imported")
         who = who or default_actor()
+        # The stored copy goes under a private name first and gets its real name
+        # only once the import has committed: a failed or killed import leaves no
+        # copy of an import that never happened (a leftover is removed at the next open).
+        if self.team_mode:  # the raw file goes into the database, in the import's transaction
+            stored, pending = f"database:{digest}", None
+        else:
+            stored, pending = self._stage_original(file, data, digest)
+        try:
+            result = self._insert_import(file, parsed, digest, stored, source, source_kind, search_date, who,
+                                         force, progress, data)
+        except OperationalError as exc:
+            _discard(pending)
+            raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
+        except BaseException:
+            _discard(pending)
+            raise
+        if pending is not None:
+            if result.skipped:
+                _discard(pending)
+            else:
+                os.replace(pending, self.path / stored)
+        result.warnings = list(parsed.warnings)
+        return result
 
+    def _import_streamed(self, file: Path, source, format, search_date, who, force, progress, source_kind,
+                         reader_options) -> "ImportResult | None":
+        """The streaming import of a large UTF-8 RIS file; None when the file is not one
+        (then the in-memory path reads it, with its exact errors for odd encodings)."""
+        if format not in ("auto", "ris") or reader_options or self.engine.dialect.name != "sqlite":
+            return None
+        try:
+            if file.stat().st_size < STREAM_BYTES:
+                return None
+            scan = _scan(file)
+        except OSError:
+            return None  # the in-memory path reports it
+        if scan is None:
+            return None
+        digest, encoding, head = scan
+        if readers.detect_format(head, file) != "ris" or ris_reader.not_plain_ris(head):
+            return None
+        if not force:
+            earlier = self._import_with_sha(digest)
+            if earlier is not None:
+                return self._already_imported(file, earlier)
+        if self.read_only:
+            raise ReviewError(f"{self.path / DB_FILE} is read-only: nothing imported")
+        who = who or default_actor()
+        stored, pending = self._stage_original(file, None, digest)
+        warnings: list[str] = []
+        try:
+            result = self._insert_streamed(file, encoding, digest, stored, source, source_kind, search_date, who,
+                                           force, progress, warnings)
+        except OperationalError as exc:
+            _discard(pending)
+            raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
+        except BaseException:
+            _discard(pending)
+            raise
+        if pending is not None:
+            if result.skipped:
+                _discard(pending)
+            else:
+                os.replace(pending, self.path / stored)
+        result.warnings = warnings
+        return result
+
+    def _insert_streamed(self, file, encoding, digest, stored, source, source_kind, search_date, who, force,
+                         progress, warnings) -> "ImportResult":
+        with store.write_transaction(self.engine) as conn:
+            if not force:
+                earlier = self._import_with_sha(digest, conn)
+                if earlier is not None:
+                    return self._already_imported(file, earlier)
+            # The import row is written last, once its record count is known (imports
+            # is append-only: no row is ever updated), so the records' foreign key
+            # is checked at commit. The write lock is held: the next id is ours.
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            import_id = (conn.execute(select(func.max(store.imports.c.id))).scalar() or 0) + 1
+            count = 0
+            with open(file, encoding=encoding, newline=None) as text, without_gc(), \
+                    tqdm(desc=f"import {file.name}", unit="rec", disable=not progress) as bar:
+                lines = (line[:-1] if line.endswith("\n") else line for line in text)
+                batch = []
+                for ref in ris_reader.iter_read(lines, str(file), warnings):
+                    count += 1
+                    batch.append(_record_row(import_id, count, ref))
+                    if len(batch) == INSERT_CHUNK:
+                        conn.execute(insert(store.records), batch)
+                        bar.update(len(batch))
+                        batch = []
+                if batch:
+                    conn.execute(insert(store.records), batch)
+                    bar.update(len(batch))
+            conn.execute(insert(store.imports).values(
+                id=import_id, file_name=file.name, sha256=digest, format="ris", encoding=encoding,
+                source_name=source.strip(), source_kind=source_kind, search_date=search_date, record_count=count,
+                stored_path=stored, imported_by=who, imported_at=store.utc_now(),
+            ))
+            events.append(conn, who, events.ImportDone(
+                import_id=import_id, file=file.name, sha256=digest, format="ris", source=source.strip(),
+                source_kind=source_kind, search_date=search_date, records=count, forced=force))
+        return ImportResult(str(file), import_id, count, "ris", encoding)
+
+    def _insert_import(self, file, parsed, digest, stored, source, source_kind, search_date, who, force,
+                       progress, data: bytes = b"") -> "ImportResult":
         with store.write_transaction(self.engine) as conn:
             # Two processes importing the same file at once: one waits for the other.
             store.lock_for_writers(conn, "review.import")
@@ -265,6 +431,7 @@ class Review:
                 source_kind=source_kind, search_date=search_date, records=len(rows), forced=force))
         return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
 
+
     def _import_with_sha(self, digest: str, conn=None):
         query = select(store.imports.c.id, store.imports.c.file_name).where(store.imports.c.sha256 == digest)
         if conn is not None:
@@ -280,16 +447,57 @@ class Review:
                     f"nothing done (use --force to import it again)",
         )
 
-    def _keep_original(self, file: Path, data: bytes, digest: str) -> str:
-        """Keep the raw export as it came, named by content so a copy is idempotent."""
+    def _stage_original(self, file: Path, data: bytes | None, digest: str) -> tuple[str, Path | None]:
+        """Write the raw export under a private name; returns (stored path, private file or None).
+
+        The stored name is by content, so a copy is idempotent: when it exists
+        already, nothing is written. A full disk is said plainly.
+        """
         folder = self.path / IMPORTS_DIR
         folder.mkdir(exist_ok=True)
         target = folder / f"{digest[:16]}{file.suffix.lower()}"
-        if not target.exists():
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, target)
-        return str(target.relative_to(self.path))
+        stored = str(target.relative_to(self.path))
+        if target.exists():
+            return stored, None
+        pending = folder / f".{target.name}.{os.getpid()}{PENDING_SUFFIX}"
+        try:
+            with open(pending, "wb") as out:
+                if data is None:  # a large file: copied in blocks, never held whole
+                    with open(file, "rb") as source:
+                        shutil.copyfileobj(source, out, 1 << 20)
+                else:
+                    out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            _discard(pending)
+            if exc.errno == errno.ENOSPC:
+                raise ReviewError(f"{file}: nothing imported: disk full (no room for the copy in "
+                                  f"{folder}); free some space and import again") from None
+            raise ReviewError(f"{file}: nothing imported: cannot keep a copy in {folder}: {exc.strerror}") from None
+        return stored, pending
+
+    def _remove_stale_copies(self) -> None:
+        """Remove private copies left by imports that were killed before they committed."""
+        folder = self.path / IMPORTS_DIR
+        if not folder.is_dir():
+            return
+        for leftover in folder.glob(f".*{PENDING_SUFFIX}"):
+            name, pid = leftover.name[1 : -len(PENDING_SUFFIX)].rsplit(".", 1)
+            if pid.isdigit() and _alive(int(pid)):
+                continue  # an import in progress in another process
+            target = folder / name
+            if not target.exists() and self._stored_path_known(str(target.relative_to(self.path))):
+                os.replace(leftover, target)  # killed between commit and rename: finish the job
+            else:
+                _discard(leftover)
+        for leftover in folder.glob("*.partial"):  # what earlier versions could leave
+            _discard(leftover)
+
+    def _stored_path_known(self, stored: str) -> bool:
+        with store.read_connection(self.engine) as conn:
+            query = select(store.imports.c.id).where(store.imports.c.stored_path == stored).limit(1)
+            return conn.execute(query).first() is not None
 
     def raw_file(self, import_id: int) -> bytes:
         """The search export of an import exactly as it came (from imports/, or the database in team mode)."""
@@ -444,3 +652,69 @@ def _record_row(import_id: int, position: int, ref: Reference) -> dict:
     row["year"] = keys.year
     row.update({f"norm_{name}": value for name, value in asdict(keys).items()})
     return row
+
+
+PENDING_SUFFIX = ".pending"
+# RIS files this large are imported as a stream (see Review.import_file).
+STREAM_BYTES = 64 * 2**20
+_SCAN_BLOCK = 1 << 20
+
+
+def _scan(file: Path) -> tuple[str, str, str] | None:
+    """(sha256, Python encoding, decoded head) of a file read in blocks; None unless
+    it is UTF-8 without NUL bytes (other files take the in-memory path)."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    head_bytes = b""
+    with open(file, "rb") as f:
+        for block in iter(lambda: f.read(_SCAN_BLOCK), b""):
+            if not head_bytes:
+                head_bytes = block[:65536]
+            digest.update(block)
+            if b"\x00" in block:
+                return None
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    encoding = "utf-8-sig" if head_bytes.startswith(codecs.BOM_UTF8) else "utf-8"
+    head = head_bytes.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    return digest.hexdigest(), encoding, head
+
+
+def _discard(path: Path | None) -> None:
+    if path is not None:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def database_problem(exc: OperationalError, db: Path) -> str:
+    """A database error in words a reviewer can act on (no SQL, no traceback)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "full" in text:
+        return f"disk full: {db} could not grow; free some space and try again (nothing was changed)"
+    if "readonly" in text or "read-only" in text:
+        return f"{db} is read-only; nothing was changed"
+    if "locked" in text or "busy" in text:
+        return f"{db} is busy: another process held it too long; try again"
+    if "unable to open" in text:
+        return f"cannot open {db} (missing, or its folder is not writable for the -wal/-shm files)"
+    return f"database error on {db}: {getattr(exc, 'orig', exc)}"

@@ -19,7 +19,7 @@ from review.dedup.score import Thresholds
 from review.errors import WorkbenchError
 from review.schema_check import check_schema
 from review.schema_check import format_path as _format_path
-from review.yaml_lines import compose, line_of
+from review.yaml_lines import compose, duplicate_key, line_of
 
 PROTOCOL_FILE = "review.yaml"
 
@@ -219,6 +219,10 @@ def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
                             mark.line + 1 if mark else None) from None
     if not isinstance(data, dict):
         raise ProtocolError(path, "", "the protocol must be a mapping of fields (title, stages, ...)", 1)
+    repeated = duplicate_key(root)
+    if repeated is not None:
+        key, line, first = repeated
+        raise ProtocolError(path, key, f"key {key!r} appears twice (first on line {first}); keep one", line)
 
     problem = check_schema(SCHEMA, data)
     if problem is not None:
@@ -292,6 +296,10 @@ def load(path: str | Path) -> Protocol:
         raise ProtocolError(str(path), "", "protocol file not found") from None
     except UnicodeDecodeError as exc:
         raise ProtocolError(str(path), "", f"not UTF-8 text: {exc.reason}") from None
+    except IsADirectoryError:
+        raise ProtocolError(str(path), "", "is a directory, not the protocol file") from None
+    except OSError as exc:
+        raise ProtocolError(str(path), "", f"cannot read: {exc.strerror}") from None
     return parse(text, str(path))
 
 

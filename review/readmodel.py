@@ -26,7 +26,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from sqlalchemy import select
@@ -117,6 +117,42 @@ class Screening:
     not_retrieved: dict[int, str] = field(default_factory=dict)
     removed: dict[int, Removal] = field(default_factory=dict)
     by_event: dict[int, Decision] = field(default_factory=dict)  # decisions in force, by event id
+
+
+class _Pair(NamedTuple):
+    record_a: int
+    record_b: int
+    score: float
+    decision: str
+    conflict: int
+
+
+# How a run's pairs are stored: runs before this existed stored every pair; a
+# DELTA run stores the changes from the run before, with GONE for a pair that
+# disappeared.
+DELTA, GONE = "delta", "gone"
+_PAIR_VALUES = ("score", "decision", "conflict", "reason", "similarities")
+
+
+def run_pair_rows(conn, run_id: int | None) -> dict[tuple[int, int], dict]:
+    """(a, b) -> stored values, for every pair of run `run_id` (delta runs resolved)."""
+    if run_id is None:
+        return {}
+    runs = conn.execute(select(store.events.c.id, store.events.c.payload)
+                        .where(store.events.c.kind == ev.DedupRun.kind, store.events.c.id <= run_id)
+                        .order_by(store.events.c.id.desc())).all()
+    base = run_id
+    for rid, payload in runs:  # back to the last run that stored all its pairs
+        base = rid
+        if json.loads(payload).get("pairs_stored") != DELTA:
+            break
+    query = (select(store.dedup_pairs)
+             .where(store.dedup_pairs.c.run_event_id >= base, store.dedup_pairs.c.run_event_id <= run_id)
+             .order_by(store.dedup_pairs.c.id))
+    latest: dict[tuple[int, int], dict] = {}
+    for row in conn.execute(query).mappings():
+        latest[(row["record_a"], row["record_b"])] = dict(row)
+    return {pair: {k: row[k] for k in _PAIR_VALUES} for pair, row in latest.items() if row["decision"] != GONE}
 
 
 class ReadModel:
@@ -276,16 +312,13 @@ class ReadModel:
 
     def _derive_clusters(self) -> dict[int, int]:
         records = store.records.c
-        pairs = store.dedup_pairs.c
         with store.read_connection(self.engine) as conn:
             recs = conn.execute(select(records.id, records.authors, *[records[c] for c in COMPLETENESS],
                                        records.year).order_by(records.id)).all()
-            run = []
-            if self.latest_run is not None:
-                run = conn.execute(select(pairs.record_a, pairs.record_b, pairs.score, pairs.decision, pairs.conflict)
-                                   .where(pairs.run_event_id == self.latest_run,
-                                          (pairs.decision == AUTO_MERGE) | (pairs.conflict == 1))
-                                   .order_by(pairs.id)).all()
+            # The latest run's full set of pairs: runs store only what changed (run_pair_rows).
+            run = [_Pair(a, b, v["score"], v["decision"], v["conflict"])
+                   for (a, b), v in run_pair_rows(conn, self.latest_run).items()
+                   if v["decision"] == AUTO_MERGE or v["conflict"] == 1]
         if not recs:
             return {}
         ids = [r.id for r in recs]

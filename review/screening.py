@@ -34,6 +34,8 @@ import pandas as pd
 
 from review import events, store
 from review.errors import WorkbenchError
+from review.io.base import without_nul
+from review.io.rows import RowsError, read_rows, spreadsheet_cell
 from review.readmodel import Decision, Removal, Resolution
 
 if TYPE_CHECKING:
@@ -281,6 +283,8 @@ def plan_decisions(review: "Review", state: ScreeningState, requests: Iterable[D
 
 def _plan_one(review: "Review", state: ScreeningState, request: DecisionRequest) -> events.ScreenDecision:
     decision, reasons = _check(review, request.stage, request.reviewer, request.decision, request.reasons)
+    if "\x00" in (request.note or ""):
+        raise ScreeningError("the note contains a NUL byte", "note")  # single and bulk paths alike
     cluster = state.cluster_of(int(request.record_id))
     stage = request.stage
     if not state.can_screen(stage, cluster):
@@ -552,8 +556,10 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScreeningError(f"cannot read: {exc}", file=str(file)) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header, rows = read_rows(text, str(file))
+    except RowsError as exc:
+        raise ScreeningError(exc.message, file=exc.path, line=exc.line) from None
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown:
         raise ScreeningError(f"unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})",
@@ -572,9 +578,8 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         by_source[(str(sid), "")].append(int(rid))
         by_source[(str(sid), str(imp))].append(int(rid))
     requests: list[tuple[int, DecisionRequest]] = []
-    for row in reader:
-        line = reader.line_num
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+    for parsed in rows:
+        line, row = parsed.line, parsed.cells
 
         def fail(column: str, message: str):
             raise ScreeningError(message, field=column, file=str(file), line=line)
@@ -638,9 +643,10 @@ def export_decisions(review: "Review", out: str | Path | None = None) -> str:
     for stage in state.stages:
         for cluster in state.eligible(stage):
             for reviewer, d in sorted(state.decisions[stage].get(cluster, {}).items()):
-                writer.writerow([cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
-                                 stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at])
-    text = buffer.getvalue()
+                writer.writerow([spreadsheet_cell(c) for c in (
+                    cluster, records.at[cluster, "source_id"], records.at[cluster, "import_file"],
+                    stage, reviewer, d.decision, ";".join(d.reasons), d.note, d.decided_at)])
+    text = without_nul(buffer.getvalue())
     if out is not None:
         Path(out).write_text(text, encoding="utf-8")
     return text

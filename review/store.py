@@ -7,6 +7,7 @@ file and, for teams, on PostgreSQL. Nothing here updates or deletes a row of
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,6 +113,8 @@ events = Table(
     Column("entity", String(100)),  # e.g. "record", "import", "cluster"
     Column("entity_id", String(200)),
     Column("payload", Text, nullable=False),  # JSON
+    # sha256 chaining this event to the one before (migration 4); see event_hash.
+    Column("hash", String(64)),
 )
 Index("ix_events_kind", events.c.kind)
 Index("ix_events_entity", events.c.entity, events.c.entity_id)
@@ -237,12 +240,59 @@ def _m3_source_kind(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE imports ADD COLUMN source_kind VARCHAR(40) NOT NULL DEFAULT 'database'")
 
 
+def _no_replace_sqlite(conn: Connection, names) -> None:
+    """SQLite runs no DELETE trigger for the row INSERT OR REPLACE throws away
+    (unless recursive_triggers is on), so `INSERT OR REPLACE INTO events ...` with
+    an existing id would rewrite history. Refuse any insert that would collide."""
+    for name in names:
+        collide = f"id = NEW.id"
+        if name == "records":  # its other unique key could be replaced as well
+            collide += " OR (import_id = NEW.import_id AND position = NEW.position)"
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER {name}_no_replace BEFORE INSERT ON {name} "
+            f"WHEN EXISTS (SELECT 1 FROM {name} WHERE {collide}) "
+            f"BEGIN SELECT RAISE(ABORT, '{name} is append-only: that row exists already'); END"
+        )
+
+
+def _m4_hash_chain(conn: Connection) -> None:
+    # The one time existing events are written to: each gains its link in the chain.
+    # The update trigger is lifted for this transaction only; a failure rolls it all back.
+    columns = {c["name"] for c in inspect(conn).get_columns("events")}
+    if "hash" not in columns:
+        conn.exec_driver_sql("ALTER TABLE events ADD COLUMN hash VARCHAR(64)")
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS events_no_update")
+        _no_replace_sqlite(conn, ("imports", "records", "events", "dedup_pairs"))
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER events_append_only")
+    previous = ""
+    for row in conn.execute(select(events).order_by(events.c.id)).all():
+        previous = event_hash(previous, row)
+        conn.execute(events.update().where(events.c.id == row.id).values(hash=previous))
+    if sqlite:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+            "BEGIN SELECT RAISE(ABORT, 'events is append-only'); END"
+        )
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE events ENABLE TRIGGER events_append_only")
+        ddl(conn, _CHAIN_SQL)
+        # Named to fire after events_00_actor (PostgreSQL fires BEFORE triggers by name),
+        # so the hash covers the actor the server set.
+        conn.exec_driver_sql("CREATE TRIGGER events_01_chain BEFORE INSERT ON events "
+                             "FOR EACH ROW EXECUTE FUNCTION review_chain_event()")
+
+
 def _m5_team(conn: Connection) -> None:
     # Tables on both engines, so a review moves between them unchanged; the server's own
     # rules (actor, blinding, roles) exist on PostgreSQL only: review/team.py.
     for table in (protocol_versions, import_files, team_members):
         table.create(conn)
     _make_append_only(conn, ("protocol_versions", "import_files", "team_members"))
+    if conn.dialect.name == "sqlite":
+        _no_replace_sqlite(conn, ("protocol_versions", "team_members"))
     if conn.dialect.name == "postgresql":
         from review import server_rules
 
@@ -253,6 +303,7 @@ MIGRATIONS: list[tuple[int, str, Any]] = [
     (1, "imports, records and the event log", _m1_initial),
     (2, "pairs found by deduplication runs", _m2_dedup_pairs),
     (3, "the kind of source of each import (PRISMA 2020)", _m3_source_kind),
+    (4, "no INSERT OR REPLACE over history; events chained by hash", _m4_hash_chain),
     (5, "team mode: protocol and raw files in the database, members, server-enforced identity and blinding",
      _m5_team),
 ]
@@ -276,6 +327,8 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
+        # Also makes INSERT OR REPLACE run the DELETE triggers on the row it replaces.
+        cur.execute("PRAGMA recursive_triggers=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -376,14 +429,44 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def _checked_version(conn: Connection) -> int:
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"database schema version {version} is newer than this workbench "
+            f"understands ({SCHEMA_VERSION}); upgrade the review package"
+        )
+    if version == 0 and conn.dialect.has_table(conn, "imports"):
+        raise SchemaError(
+            "the database has its tables but no record of their schema version (schema_migrations is "
+            "empty or missing); it was damaged or edited by hand. Nothing was changed; restore it from a "
+            "copy, or run `review verify` to see what else is wrong"
+        )
+    return version
+
+
 def current_version(conn: Connection) -> int:
     if not conn.dialect.has_table(conn, "schema_migrations"):
         return 0
     return conn.execute(select(func.max(schema_migrations.c.version))).scalar() or 0
 
 
-def migrate(engine: Engine) -> int:
-    """Bring the schema to SCHEMA_VERSION; returns the version now in force."""
+def migrate(engine: Engine, read_only: bool = False) -> int:
+    """Bring the schema to SCHEMA_VERSION; returns the version now in force.
+
+    Looks first in a read transaction, so that opening an up-to-date database
+    never needs write access; a database that needs migrating but may not be
+    written (`read_only`) is a SchemaError saying so.
+    """
+    with read_connection(engine) as conn:
+        version = _checked_version(conn)
+    if version == SCHEMA_VERSION:
+        return version
+    if read_only:
+        raise SchemaError(
+            f"the database is at schema version {version} and needs migrating to {SCHEMA_VERSION}, "
+            f"but it is read-only; open it once with write access (or copy it somewhere writable)"
+        )
     with write_transaction(engine) as conn:
         if not conn.dialect.has_table(conn, "schema_migrations"):
             # A database that holds something else is not ours to add tables to.
@@ -393,12 +476,7 @@ def migrate(engine: Engine) -> int:
                     f"the database holds other tables ({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}) "
                     f"and no review; use an empty database")
             schema_migrations.create(conn)
-        version = current_version(conn)
-        if version > SCHEMA_VERSION:
-            raise SchemaError(
-                f"database schema version {version} is newer than this workbench "
-                f"understands ({SCHEMA_VERSION}); upgrade the review package"
-            )
+        version = _checked_version(conn)
         for number, name, apply in MIGRATIONS:
             if number > version:
                 apply(conn)
@@ -429,18 +507,66 @@ def append_event(
     entity: str | None = None,
     entity_id: str | int | None = None,
 ) -> int:
-    """Append one event inside the caller's transaction; returns its id."""
-    result = conn.execute(
-        insert(events).values(
-            created_at=utc_now(),
-            actor=actor,
-            kind=kind,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
-            payload=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True),
-        )
+    """Append one event inside the caller's transaction; returns its id.
+
+    The event's hash chains it to the last event: reading the tail and inserting
+    happen in the same transaction, and SQLite lets only one writer commit at a
+    time, so two writers can never chain to the same event (the second one's
+    write fails rather than forks the chain).
+    """
+    values = dict(
+        created_at=utc_now(),
+        actor=actor,
+        kind=kind,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        payload=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True),
     )
+    if conn.dialect.name == "postgresql":
+        # On a server the chain is computed by a trigger (review_chain_event), which sees
+        # every event and the actor the server sets; a screener's own view of the log is
+        # blinded (row-level security), so the client could not know the true tail.
+        conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+    else:
+        previous = conn.execute(select(events.c.hash).order_by(events.c.id.desc()).limit(1)).scalar() or ""
+        values["hash"] = event_hash(previous, values)
+    result = conn.execute(insert(events).values(**values))
     return result.inserted_primary_key[0]
+
+
+def event_hash(previous: str, event) -> str:
+    """sha256 over the previous event's hash and this event's stored columns.
+
+    `event` is a row or a dict with created_at, actor, kind, entity, entity_id
+    and payload (the JSON text as stored). The id is left out: it is the
+    position in the chain already.
+    """
+    get = event.get if isinstance(event, dict) else lambda name: getattr(event, name)
+    fields = [previous or "", get("created_at"), get("actor"), get("kind"), get("entity"), get("entity_id"),
+              get("payload")]
+    # Fields joined by a unit separator, NULL written as a record separator: simple enough
+    # for PostgreSQL's trigger (_CHAIN_SQL) to compute exactly the same digest.
+    text = HASH_SEPARATOR.join(HASH_NULL if value is None else str(value) for value in fields)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+HASH_SEPARATOR, HASH_NULL = "\x1f", "\x1e"
+
+# The same digest as event_hash, computed by the server for every inserted event.
+_CHAIN_SQL = r"""
+CREATE FUNCTION review_chain_event() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  previous text;
+BEGIN
+  SELECT hash INTO previous FROM events ORDER BY id DESC LIMIT 1;
+  NEW.hash := encode(sha256(convert_to(concat_ws(E'', coalesce(previous, ''),
+      coalesce(NEW.created_at, E''), coalesce(NEW.actor, E''), coalesce(NEW.kind, E''),
+      coalesce(NEW.entity, E''), coalesce(NEW.entity_id, E''), coalesce(NEW.payload, E'')),
+      'UTF8')), 'hex');
+  RETURN NEW;
+END $$
+"""
 
 
 def read_events(conn: Connection, kind: str | None = None, entity: str | None = None) -> list[Event]:
@@ -465,5 +591,5 @@ def checkpoint(engine: Engine) -> None:
 __all__ = [
     "metadata", "imports", "records", "events", "dedup_pairs", "schema_migrations",
     "connect", "migrate", "write_transaction", "read_connection",
-    "append_event", "read_events", "Event", "SCHEMA_VERSION", "SchemaError", "utc_now", "checkpoint",
+    "append_event", "event_hash", "read_events", "Event", "SCHEMA_VERSION", "SchemaError", "utc_now", "checkpoint",
 ]

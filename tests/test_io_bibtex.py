@@ -167,6 +167,9 @@ def test_scopus_export_with_repeated_fields():
     assert li.notes == ["cited By 0"]
 
 
+REFUSED_AS_EMPTY = {"crossref_cascading.bib", "crossref_cascading_cycle.bib", "fieldname.bib"}
+
+
 def bibtexparser_v1_files():
     folder = SHARED_DATASETS / "fixtures-parsers-mixed" / "bibtexparser_v1"
     return sorted(p.name for p in folder.glob("*.bib")) or ["<absent>"]
@@ -183,6 +186,12 @@ def test_bibtexparser_edge_cases(name):
             bibtex.read(text, str(path))
         assert err.value.line == second
         assert f"biber-examples.bib:{second}: duplicate entry key 'tmn4'" in str(err.value)
+        return
+    if name in REFUSED_AS_EMPTY:
+        # entries holding only a date or a crossref: no title, author, identifier or abstract
+        with pytest.raises(ParseError, match="no title, no authors") as err:
+            bibtex.read(text, str(path))
+        assert err.value.line == min(entry_start_lines(text).values())
         return
     refs = bibtex.read(text, str(path))
     assert [r.source_id for r in refs] == list(entry_start_lines(text))

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from review.io import bibtex, endnote_xml, medline, ris, tabular
-from review.io.base import ParsedFile, ParseError, decode
+from review.io.base import ParsedFile, ParseError, decode, refuse_nul
 
 READERS = {m.FORMAT: m for m in (ris, bibtex, medline, endnote_xml, tabular)}
 WRITERS = {"ris": ris, "bibtex": bibtex, "csv": tabular}
@@ -42,12 +42,14 @@ def detect_format(text: str, path: str | os.PathLike = "") -> str:
 
 def read_bytes(data: bytes, path: str | os.PathLike, format: str = "auto", **options) -> ParsedFile:
     text, encoding = decode(data, str(path))
+    refuse_nul(text, str(path))
     if format in (None, "", "auto"):
         format = detect_format(text, path)
     if format not in READERS:
         raise ParseError(str(path), None, f"unknown format {format!r}; known: {', '.join(FORMATS)}")
-    references = READERS[format].read(text, str(path), **options)
-    return ParsedFile(path=str(path), format=format, encoding=encoding, references=references)
+    warnings: list[str] = []
+    references = READERS[format].read(text, str(path), warnings=warnings, **options)
+    return ParsedFile(path=str(path), format=format, encoding=encoding, references=references, warnings=warnings)
 
 
 def read_file(path: str | os.PathLike, format: str = "auto", **options) -> ParsedFile:

@@ -59,6 +59,41 @@ def decode(data: bytes, path: str = "<bytes>") -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def without_nul(text: str) -> str:
+    """Export text with any NUL shown as U+FFFD: a NUL cuts strings short in C
+    tools and spreadsheets, so none leaves the workbench (inputs refuse them;
+    this covers text that came in by another way)."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def refuse_nul(text: str, path: str) -> None:
+    """A NUL byte is never part of a reference: it is corruption (or an attempt to
+    cut a value short in a downstream C tool), so the file is refused at its line."""
+    at = text.find("\x00")
+    if at >= 0:
+        line = text.count("\n", 0, at) + text.count("\r", 0, at) - text.count("\r\n", 0, at) + 1
+        raise ParseError(path, line, "contains a NUL byte (the file is corrupt or not text)")
+
+
+def refuse_blank(references: list[Reference], path: str) -> list[Reference]:
+    """Refuse a record with nothing to screen or match: no title, no author, no
+    DOI, no PMID and no abstract.
+
+    Such a record is an empty block (`PMID- ` alone) or the stub of a file cut
+    short; importing it would count a record nobody can screen. A file-internal
+    number (RIS ID, BibTeX key, row number) does not count. A record with only an
+    abstract is kept: real exports hold them (publishers' withdrawn titles).
+    Returns `references` unchanged.
+    """
+    for ref in references:
+        if not (ref.title.strip() or ref.authors or ref.doi.strip() or ref.pmid.strip() or ref.abstract.strip()):
+            raise ParseError(
+                path, ref.line or None,
+                "record has no title, no authors, no DOI, no PMID and no abstract (empty or truncated record?)",
+            )
+    return references
+
+
 def _strict(data: bytes, encoding: str, path: str) -> str:
     try:
         return data.decode(encoding)

@@ -16,11 +16,12 @@ import re
 import unicodedata
 
 import bibtexparser
+import bibtexparser.middlewares.parsestack
 from bibtexparser.middlewares.names import parse_single_name_into_parts, split_multiple_persons_names
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, Entry
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
-from review.io.base import ParseError
+from review.io.base import ParseError, refuse_blank, refuse_nul, without_nul
 from review.records import Reference, is_corporate, normalise_year, split_pages
 
 FORMAT = "bibtex"
@@ -87,8 +88,13 @@ def sniff(text: str) -> bool:
 # --------------------------------------------------------------------------- reading
 
 
-def read(text: str, path: str = "<string>", **options) -> list[Reference]:
-    library = bibtexparser.parse_string(text.lstrip("\ufeff"))
+def read(text: str, path: str = "<string>", warnings: list[str] | None = None, **options) -> list[Reference]:
+    refuse_nul(text, path)
+    macros = _MacroCheck(path)
+    library = bibtexparser.parse_string(
+        text.lstrip("\ufeff"),
+        parse_stack=[macros, *bibtexparser.middlewares.parsestack.default_parse_stack(allow_inplace_modification=True)],
+    )
     _raise_on_failed_blocks(library, path)
     entries = _entries_in_file_order(library)
     for entry, _ in entries:
@@ -99,7 +105,58 @@ def read(text: str, path: str = "<string>", **options) -> list[Reference]:
     for entry, own in entries:
         parent = fields_by_key.get(own["crossref"][0].strip().lower()) if own.get("crossref") else None
         references.append(_to_reference(entry, own, _with_crossref(own, parent), decoder))
-    return references
+    if warnings is not None:
+        warnings.extend(macros.warnings)
+    return refuse_blank(references, path)
+
+
+# BibTeX's predefined macros: the month abbreviations.
+_PREDEFINED_MACROS = frozenset("jan feb mar apr may jun jul aug sep oct nov dec".split())
+
+
+class _MacroCheck:
+    """Notes every bare word in a field value that no @string defines.
+
+    BibTeX itself warns and leaves such a field empty; bibtexparser keeps the
+    macro's name as the value, so `title = Smith2020` would silently become a
+    title. Runs first in the parse stack, while values are still raw.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.warnings: list[str] = []
+
+    def transform(self, library):
+        defined = {block.key.lower() for block in library.strings} | _PREDEFINED_MACROS
+        for entry in library.entries:
+            for field in entry.fields:
+                if not isinstance(field.value, str):
+                    continue
+                for token in _concatenated_parts(field.value):
+                    if token and not _is_enclosed(token) and not token.isdigit() and token.lower() not in defined:
+                        line = (field.start_line or entry.start_line or 0) + 1
+                        self.warnings.append(
+                            f"{self.path}:{line}: [field {field.key}] undefined macro {token!r} in entry "
+                            f"{entry.key!r}, kept as the text {token!r}"
+                        )
+        return library
+
+
+def _concatenated_parts(value: str) -> list[str]:
+    """The parts of a raw value joined by `#` outside braces and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, char in enumerate(value):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+        elif char == "#" and depth == 0 and not quoted:
+            parts.append(value[start:i].strip())
+            start = i + 1
+    parts.append(value[start:].strip())
+    return parts
 
 
 def _raise_on_failed_blocks(library, path: str) -> None:
@@ -472,10 +529,10 @@ _AND_WORD = re.compile(r"\band\b", re.IGNORECASE)
 
 
 def write(references) -> str:
-    """BibTeX text for the references, one entry each, keys unique."""
+    """BibTeX text for the references, one entry each, keys unique; text exact, no NUL."""
     references = list(references)
     keys = _unique_keys(references)
-    return "".join(_entry_text(ref, key) for ref, key in zip(references, keys))
+    return without_nul("".join(_entry_text(ref, key) for ref, key in zip(references, keys)))
 
 
 def _entry_text(ref: Reference, key: str) -> str:

@@ -20,7 +20,7 @@ from xml.sax.handler import ContentHandler
 import defusedxml.sax
 from defusedxml import DefusedXmlException
 
-from review.io.base import ParseError
+from review.io.base import ParseError, refuse_blank, refuse_nul
 from review.records import Reference, normalise_year
 
 FORMAT = "endnote-xml"
@@ -67,6 +67,7 @@ def sniff(text: str) -> bool:
 
 
 def read(text: str, path: str = "<string>", **options) -> list[Reference]:
+    refuse_nul(text, path)
     handler = _RecordCollector()
     try:
         defusedxml.sax.parseString(_as_utf8(text), handler)
@@ -78,7 +79,8 @@ def read(text: str, path: str = "<string>", **options) -> list[Reference]:
         raise ParseError(path, handler.line(), f"refused unsafe XML ({type(exc).__name__}): {exc}") from None
     if not handler.saw_records:
         raise ParseError(path, None, "not an EndNote XML export: no <records> element")
-    return [_to_reference(element, line, number) for number, (line, element) in enumerate(handler.records, 1)]
+    references = [_to_reference(element, line, number) for number, (line, element) in enumerate(handler.records, 1)]
+    return refuse_blank(references, path)
 
 
 def _as_utf8(text: str) -> bytes:

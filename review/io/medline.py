@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from review.io.base import ParseError, first_value
+from review.io.base import refuse_blank, refuse_nul
 from review.io.ris import clean_doi, is_number, isbn_of, issn_of, one_line, split_lines, without_gc
 from review.records import Reference, normalise_year
 
@@ -90,9 +91,26 @@ class _Record:
 
 def read(text: str, path: str = "<string>", **options) -> list[Reference]:
     """Parse MEDLINE text into References; ParseError names the file and line."""
+    refuse_nul(text, path)
     with without_gc():
         records = _parse_records(split_lines(text.lstrip("\ufeff")), path)
-        return [_to_reference(record) for record in records]
+        _refuse_truncated(records, text, path)
+        return refuse_blank([_to_reference(record) for record in records], path)
+
+
+def _refuse_truncated(records: list[_Record], text: str, path: str) -> None:
+    """MEDLINE has no end-of-record tag, but PubMed ends every record with SO
+    (the citation). A last record without SO where the others have one, or in a
+    file that stops mid-line, is a file cut short."""
+    last = records[-1]
+    if last.has("SO"):
+        return
+    others_have_it = any(record.has("SO") for record in records[:-1])
+    cut_mid_line = not text.endswith(("\n", "\r"))
+    if others_have_it or cut_mid_line:
+        raise ParseError(
+            path, last.line, "the record starting here stops before its SO line (file truncated?)", field="SO"
+        )
 
 
 def _parse_records(lines: list[str], path: str) -> list[_Record]:
@@ -209,7 +227,7 @@ def _to_reference(record: _Record) -> Reference:
         issue=one_line(_first(original, "issue")),
         pages=one_line(_first(original, "pages")),
         doi=_doi(original),
-        pmid=pmid if is_number(pmid) else "",
+        pmid=pmid if is_number(pmid) and pmid.strip("0") else "",  # PMIDs start at 1
         abstract=one_line(_first(original, "abstract")),
         keywords=_all(record, "keywords"),
         publisher=one_line(_first(original, "publisher")),

@@ -23,10 +23,10 @@ them with a separate parser, so `read` accepts both; `sniff` claims both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote
 
-from review.io.base import ParseError, first_value, without_gc
+from review.io.base import ParseError, first_value, refuse_blank, refuse_nul, without_gc, without_nul
 from review.records import Reference, join_pages, normalise_year, split_pages
 
 FORMAT = "ris"
@@ -178,7 +178,9 @@ def split_lines(text: str) -> list[str]:
     turn up inside abstracts and would shift line numbers.
     """
     if "\r" in text:
-        text = text.replace("\r\n", "\n") if "\n" in text else text.replace("\r", "\n")
+        # A lone CR ends a line even in a file that also has LF: old Mac exports
+        # pasted into a newer file would otherwise hide a whole record in a value.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text.split("\n")
 
 
@@ -193,20 +195,22 @@ def sniff(text: str) -> bool:
 # --- Reading RIS ---------------------------------------------------------------
 
 
-def read(text: str, path: str = "<string>", **options) -> list[Reference]:
+def read(text: str, path: str = "<string>", warnings: list[str] | None = None, **options) -> list[Reference]:
     """Parse RIS (or Web of Science tagged text) into References.
 
-    Raises ParseError naming the file and line for anything malformed. No options
-    are used; **options is accepted for the common reader interface.
+    Raises ParseError naming the file and line for anything malformed. Records
+    skipped on purpose (an empty `TY` block) are reported in `warnings` when a
+    list is given. Other options are accepted for the common reader interface.
     """
     text = text.lstrip("\ufeff")
+    refuse_nul(text, path)
     if _looks_like_medline(text):
         raise ParseError(path, 1, "this is PubMed MEDLINE (nbib) text, not RIS; read it with the medline format")
     with without_gc():
         if _looks_like_wos(text):
-            return read_wos(text, path)
-        records = _parse_records(split_lines(text), path)
-        return [_to_reference(original, line) for original, line in records]
+            return refuse_blank(read_wos(text, path), path)
+        records = _parse_records(split_lines(text), path, warnings)
+        return refuse_blank([_to_reference(original, line) for original, line in records], path)
 
 
 class _Record:
@@ -228,19 +232,49 @@ class _Record:
         values[-1] = f"{values[-1]}\n{text}" if values[-1] else text
 
 
-def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str]], int]]:
-    """Group lines into records: [(original fields, line of TY)].
+def iter_read(lines: Iterable[str], path: str = "<string>", warnings: list[str] | None = None) -> Iterator[Reference]:
+    """References one at a time from an iterable of lines (without line endings).
+
+    For files too large to hold in memory: the caller streams lines from disk and
+    stores each batch as it comes. Same rules and errors as `read` (RIS only; Web
+    of Science and MEDLINE text are for `read`). The "no records" error comes
+    after the last line, so a caller writing as it goes must do so in a
+    transaction it can roll back.
+    """
+    count = 0
+    for original, line in _records(lines, path, warnings):
+        reference = _to_reference(original, line)
+        refuse_blank([reference], path)
+        count += 1
+        yield reference
+    if not count:
+        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
+
+
+def _parse_records(
+    lines: list[str], path: str, warnings: list[str] | None = None
+) -> list[tuple[dict[str, list[str]], int]]:
+    records = list(_records(lines, path, warnings))
+    if not records:
+        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
+    return records
+
+
+def _records(
+    lines: Iterable[str], path: str, warnings: list[str] | None = None
+) -> Iterator[tuple[dict[str, list[str]], int]]:
+    """Group lines into records: (original fields, line of TY), one at a time.
 
     This loop runs once per line of files with millions of lines, so the exact
     tag shape is tested inline (as in split_tag_line) and the record is kept in
     local variables rather than an object.
     """
-    records: list[tuple[dict[str, list[str]], int]] = []
     original: dict[str, list[str]] | None = None  # the open record's fields
     start = 0  # line of its TY
     values: list[str] = []  # the values of the last tag, which continuations extend
     closed: dict[str, list[str]] | None = None  # the record the last ER closed
     closed_start = 0
+    ready: tuple[dict[str, list[str]], int] | None = None  # closed, but trailer tags may still follow
     upper, upper_or_digit = _UPPER, _UPPER_OR_DIGIT
     for number, line in enumerate(lines, start=1):
         if (
@@ -262,6 +296,9 @@ def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str
             tag, value = tagged
         if original is None:
             if tag == "TY":
+                if ready is not None:
+                    yield ready
+                    ready = None
                 original, start = {"TY": [value]}, number
                 values = original["TY"]
             elif tag in TRAILER_TAGS and closed is not None:
@@ -277,7 +314,9 @@ def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str
         elif tag == "ER":
             if not _is_empty_record(original):
                 _check_type(original, start, path)
-                records.append((original, start))
+                ready = (original, start)
+            elif warnings is not None:
+                warnings.append(f"{path}:{start}: empty record (blank TY, no fields) skipped")
             closed, closed_start, original = original, start, None
         elif tag == "TY":
             raise ParseError(
@@ -292,9 +331,8 @@ def _parse_records(lines: list[str], path: str) -> list[tuple[dict[str, list[str
             values.append(value)
     if original is not None:
         raise ParseError(path, start, "the record starting here has no ER (file truncated?)", field="ER")
-    if not records:
-        raise ParseError(path, None, "no RIS records found (no TY ... ER blocks)")
-    return records
+    if ready is not None:
+        yield ready
 
 
 def _is_empty_record(original: dict[str, list[str]]) -> bool:
@@ -304,6 +342,12 @@ def _is_empty_record(original: dict[str, list[str]]) -> bool:
 def _check_type(original: dict[str, list[str]], line: int, path: str) -> None:
     if not original["TY"][0]:
         raise ParseError(path, line, "record has no type (TY is empty)", field="TY")
+
+
+def not_plain_ris(head: str) -> bool:
+    """Whether text that sniffs as RIS is Web of Science or MEDLINE text (which
+    only `read` handles), judging by its first line."""
+    return _looks_like_wos(head) or _looks_like_medline(head)
 
 
 def _looks_like_wos(text: str) -> bool:
@@ -661,9 +705,10 @@ def write(references: Iterable[Reference]) -> str:
     """RIS text (LF line endings) for the references' display fields.
 
     The PubMed ID goes where EndNote's PubMed import puts it, AN with DP NLM, which
-    `read` takes back; source_id goes to ID.
+    `read` takes back; source_id goes to ID. Text is kept exactly (this is for
+    machines, not spreadsheets: no formula guard), except that a NUL never leaves.
     """
-    return "".join(_write_record(ref) for ref in references)
+    return without_nul("".join(_write_record(ref) for ref in references))
 
 
 def _write_record(ref: Reference) -> str:

@@ -18,8 +18,10 @@ import io
 import re
 from dataclasses import dataclass
 
-from review.io.base import ParseError, without_gc
+from review.io.base import ParseError, refuse_blank, refuse_nul, without_gc, without_nul
+from review.io.rows import spreadsheet_cell
 from review.records import CSV_FIELDS, DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
+from review.tables import _FORMULA_START as _GUARDED
 
 FORMAT = "csv"
 EXTENSIONS = (".csv", ".tsv", ".tab")
@@ -177,11 +179,12 @@ def _is_header(names: list[str], mapping: dict[str, str] | None) -> bool:
 
 def read(text: str, path: str = "<string>", mapping: dict[str, str] | None = None, **options) -> list[Reference]:
     text = text.lstrip("\ufeff")
+    refuse_nul(text, path)
     _check_mapping_fields(mapping, path)
     if not text.strip():
         raise ParseError(path, None, "empty file: no header and no rows")
     with without_gc():
-        return _read_rows(text, path, mapping)
+        return refuse_blank(_read_rows(text, path, mapping), path)
 
 
 def _read_rows(text: str, path: str, mapping: dict[str, str] | None) -> list[Reference]:
@@ -394,8 +397,11 @@ def _first_word(value: str) -> str:
 
 
 def _clean(value: str) -> str:
-    """Trim a cell and undo Excel's `="..."` text protection (CINAHL does it)."""
+    """Trim a cell and undo Excel's `="..."` text protection (CINAHL does it)
+    and the apostrophe our own export puts before a formula character."""
     value = value.strip()
+    if value[:1] == "'" and value[1:2] in _GUARDED:
+        return value[1:].strip()
     if value.startswith('="'):
         match = _EXCEL_TEXT.match(value)
         if match:
@@ -553,6 +559,9 @@ def _list_literal(value: str) -> list[str] | None:
 def write(references, extra: list[dict] | None = None) -> str:
     """CSV (comma, minimal quoting): the keys of `extra` rows first, then WRITE_COLUMNS.
 
+    Cells a spreadsheet would run as formulas get a leading apostrophe
+    (review.tables.safe_cell); `read` takes it off again.
+
     `extra`, when given, has one dict per reference (record_id, import_file,
     source_id, cluster_id...).
     """
@@ -568,8 +577,10 @@ def write(references, extra: list[dict] | None = None) -> str:
     writer.writerow(extra_columns + list(WRITE_COLUMNS))
     for index, ref in enumerate(references):
         row_extra = extra[index] if extra is not None else {}
-        writer.writerow([_text(row_extra.get(c, "")) for c in extra_columns] + _reference_cells(ref))
-    return buffer.getvalue()
+        cells = [_text(row_extra.get(c, "")) for c in extra_columns] + _reference_cells(ref)
+        # This CSV is for spreadsheets: a title like =HYPERLINK(...) must stay text.
+        writer.writerow([spreadsheet_cell(cell) for cell in cells])
+    return without_nul(buffer.getvalue())
 
 
 def _reference_cells(ref: Reference) -> list[str]:
