@@ -40,6 +40,7 @@ results.md (the printed table).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import platform
@@ -61,6 +62,10 @@ from review.prioritise import Prioritiser
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "datasets"
 OUT = HERE / "out" / "screening"
+# ASReview's labelling order per (dataset, priors, seed, version) is deterministic and
+# takes most of a run's time, so it is kept here (git-ignored) and reused; --fresh
+# ignores it.
+CACHE = HERE / ".cache" / "screening"
 ASREVIEW_REQUIREMENTS = ["asreview>=3,<4"]  # same peer venv as import_bench.py
 QUICK = ["cohen2006/ADHD", "cohen2006/UrinaryIncontinence", "synergy/Donners_2021", "synergy/Sep_2021"]
 RECALL_TARGET = 0.95
@@ -156,6 +161,21 @@ def simulate_ours(texts: list[str], labels: np.ndarray, prior: list[int], method
             decisions[position] = bool(labels[position])
             run.screened.append(position)
             found += int(labels[position])
+    return run
+
+
+def cached_asreview(python: Path, version: str | None, name: str, titles: list[str], abstracts: list[str],
+                    labels: np.ndarray, prior: list[int], seed: int, workdir: Path, fresh: bool = False) -> Run:
+    """simulate_asreview, reusing an earlier run with the same data, priors, seed and version."""
+    digest = hashlib.sha256(json.dumps([titles, abstracts, labels.tolist(), prior, seed, version]).encode())
+    path = CACHE / f"asreview_{name.replace('/', '_')}_{seed}_{digest.hexdigest()[:16]}.json"
+    if not fresh and path.exists():
+        cached = json.loads(path.read_text())
+        return Run(screened=cached["screened"], refit_seconds=cached["refit_seconds"])
+    run = simulate_asreview(python, titles, abstracts, labels, prior, seed, workdir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"screened": [int(x) for x in run.screened],
+                                "refit_seconds": [float(x) for x in run.refit_seconds]}))
     return run
 
 
@@ -291,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="decisions per refit after 100 labels (1 = ASReview's)")
     parser.add_argument("--no-asreview", action="store_true", help="skip ASReview")
     parser.add_argument("--no-install", action="store_true", help="use ASReview only if its venv exists")
+    parser.add_argument("--fresh", action="store_true", help="rerun ASReview even when benchmarks/.cache has its run")
     parser.add_argument("--speed", type=int, metavar="N", help="only measure refit time at N records")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
@@ -337,7 +358,8 @@ def main(argv: list[str] | None = None) -> int:
             runs["ours"] = simulate_ours(texts, labels, prior, "model", seed, args.batch)
             if "asreview" in methods:
                 workdir = args.out / "asreview" / dataset.name.replace("/", "_")
-                runs["asreview"] = simulate_asreview(asreview_python, titles, abstracts, labels, prior, seed, workdir)
+                runs["asreview"] = cached_asreview(asreview_python, versions.get("asreview"), dataset.name, titles,
+                                                   abstracts, labels, prior, seed, workdir, fresh=args.fresh)
             runs["random"] = simulate_ours(texts, labels, prior, "random", seed, args.batch)
             row["seeds"][seed] = {
                 method: {"records_to_95": records_to_recall(run.screened, labels),

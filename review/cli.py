@@ -18,6 +18,7 @@ from review.templates import TemplateError
 from review.synthesis import SynthesisError
 from review.prisma import PrismaError
 from review.store import SchemaError
+from review.stopping import StoppingError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
@@ -138,6 +139,19 @@ def _cmd_screening_status(args) -> int:
               f"{s.excluded}), conflicts {s.conflicts}, pending {s.pending}{extra}")
         for reviewer, count in s.per_reviewer.items():
             print(f"    {reviewer}: {count} decided")
+    return 0
+
+
+def _cmd_screening_stopping(args) -> int:
+    from review import stopping
+
+    with Review.open(args.dir) as review:
+        result = stopping.check(review, args.stage, args.reviewer, args.recall, args.confidence,
+                                who=args.who or default_actor())
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(stopping.describe(result))
     return 0
 
 
@@ -409,6 +423,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=_cmd_schemes_list)
 
+    q = ssub.add_parser("stopping", help="may this reviewer stop? statistical stopping rule (logs the rule and "
+                                         "when it fired)")
+    q.add_argument("dir")
+    q.add_argument("--stage", required=True)
+    q.add_argument("--reviewer", required=True)
+    q.add_argument("--recall", type=float, help="target recall (default: last set, else 0.95)")
+    q.add_argument("--confidence", type=float, help="confidence (default: last set, else 0.95)")
+    q.add_argument("--who", help="who runs it (default $REVIEW_USER or login)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=_cmd_screening_stopping)
     q = ssub.add_parser("remove", help="remove records before screening (PRISMA: automation tools or other reasons)")
     q.add_argument("dir")
     q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID")
@@ -490,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head and the like
         return 0
     except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
-            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError) as exc:
+            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError, StoppingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
