@@ -199,3 +199,31 @@ def test_cli(review):
                            "title_abstract", "--reviewer", "am", "--recall", "1.5"], capture_output=True, text=True)
     assert done.returncode == 1 and "recall must be a number between 0 and 1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- the widget panel ---------------------------------------------------------------------------------------
+
+
+def test_widget_panel_updates_live_and_logs_only_once_used(review):
+    from review.widgets.screening import ScreeningWidget
+
+    widget = ScreeningWidget(review, "title_abstract", "am", order="import")
+    assert "Screened 0 of 183" in widget.stopping.status.value
+    assert stopping.rule_events(review) == []  # opening the widget logs nothing
+    for _ in range(3):
+        widget.decide(INCLUDE)
+    html = widget.stopping.status.value
+    assert "Screened 3 of 183, relevant 3" in html and "Not yet" in html
+    assert [e["kind"] for e in stopping.rule_events(review)] == [stopping.RULE_EVENT]
+    needed = widget.stopping.result.more_to_screen
+    for _ in range(needed):
+        widget.decide(EXCLUDE)
+    assert "Target met" in widget.stopping.status.value
+    assert widget.stopping.result.screened == 3 + needed
+    assert [e["kind"] for e in stopping.rule_events(review)] == [stopping.RULE_EVENT, stopping.FIRED_EVENT]
+    widget.stopping.confidence.value = 0.99  # a stricter setting: logged, and not met any more
+    assert "Not yet" in widget.stopping.status.value
+    assert stopping.current_rule(review, "title_abstract", "am") == (0.95, 0.99)
+    # A reviewer's panel never counts the other reviewer's decisions (blind).
+    other = ScreeningWidget(review, "title_abstract", "mg", order="import")
+    assert "Screened 0 of 183" in other.stopping.status.value
