@@ -369,7 +369,7 @@ def describe(result: StoppingStatus) -> str:
                 f"estimated recall so far {_percent(result.recall_estimate)} (at least "
                 f"{_percent(result.recall_lower_bound)} with {_percent(result.confidence)} confidence)")
     head = (f"Stopping rule ({target}): {result.screened:,} of {result.total:,} records screened, "
-            f"{result.relevant:,} relevant; {estimate}; p = {format_p(result.p_value)} for 'recall below "
+            f"{result.relevant:,} relevant; {estimate}; {format_p(result.p_value)} for 'recall below "
             f"{_percent(result.recall_target)}'.")
     if result.target_met:
         return head + (f" Target met: you may stop; the other {result.remaining:,} records need not be screened."
@@ -379,8 +379,8 @@ def describe(result: StoppingStatus) -> str:
 
 
 def format_p(p: float) -> str:
-    """A p-value for people: 4 decimals (0.0499 must not read as 0.05), or "< 0.0001"."""
-    return "< 0.0001" if p < 0.0001 else f"{p:.4f}"
+    """"p = 0.0499" (4 decimals: it must not read as 0.05), or "p < 0.0001"."""
+    return "p < 0.0001" if p < 0.0001 else f"p = {p:.4f}"
 
 
 def _json_number(value: float) -> float | None:
@@ -424,7 +424,7 @@ def methods_paragraph(review: "Review", state: screening.ScreeningState | None =
         if fired:
             first = fired[0]
             text += (f" The rule indicated that the target was met after {first['screened']:,} of {first['total']:,} "
-                     f"records had been screened ({first['relevant']:,} relevant; p = {format_p(first['p_value'])}; "
+                     f"records had been screened ({first['relevant']:,} relevant; {format_p(first['p_value'])}; "
                      + (f"estimated recall {_percent(first['recall_estimate'])}, " if first["recall_estimate"] is not None
                         else "") + f"recall at least {_percent(first['recall_lower_bound'])} with {_percent(first['confidence'])} confidence).")
             text += (f" {person(reviewer)} screened {len(sequence):,} of {total:,} records in all"

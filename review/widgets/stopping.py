@@ -68,12 +68,12 @@ class StoppingPanel:
                     f"{pct(result.recall_estimate)} (at least {pct(result.recall_lower_bound)} with "
                     f"{pct(result.confidence)} confidence)")
         if result.target_met:
-            verdict = (f"<b>Target met</b> (p = {escape(stopping.format_p(result.p_value))} &lt; {1 - result.confidence:.3g}): you may stop"
+            verdict = (f"<b>Target met</b> ({escape(stopping.format_p(result.p_value))} &lt; {1 - result.confidence:.3g}): you may stop"
                        + (f"; the other {result.remaining:,} records need not be screened." if result.remaining
                           else "."))
             colour = "#e3f5e3"
         else:
-            verdict = (f"<b>Not yet</b> (p = {escape(stopping.format_p(result.p_value))}): screen at least "
+            verdict = (f"<b>Not yet</b> ({escape(stopping.format_p(result.p_value))}): screen at least "
                        f"<b class='rv-more'>{result.more_to_screen:,}</b> more records (if none of them is relevant) "
                        f"before the rule can say the target is met.")
             colour = "#f6f3e3"
