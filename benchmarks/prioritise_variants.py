@@ -23,6 +23,7 @@ from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
+from sklearn.svm import LinearSVC
 
 from review import prioritise
 from review.prioritise import Prioritiser
@@ -38,7 +39,10 @@ class Variant(Prioritiser):
     pseudo_until = 10**9      # ... while fewer than this many records are labelled
     char_ngrams = False       # add character 3-5-grams (within words) to the features
     ensemble_nb = False       # average ranks with complement naive Bayes
+    ensemble_svm = False      # average ranks with a linear SVM (ASReview's default classifier)
     C = 1.0
+    embedding = 0.0           # weight of wordllama's static embedding (256 dense columns) beside TF-IDF
+    title_twice = False       # the title counts twice in the text (titles say most in fewest words)
 
     def __init__(self, texts, method="model", seed=0):
         super().__init__(texts, method, seed)
@@ -47,6 +51,17 @@ class Variant(Prioritiser):
                                     dtype=np.float32).fit_transform([prioritise._clean_text(t) for t in texts])
             # Half weight each, so the rows stay unit length.
             self._X = sparse.hstack([self._X * np.float32(0.5 ** 0.5), chars * np.float32(0.5 ** 0.5)]).tocsr()
+
+        if self.embedding and self._X is not None:
+            import wordllama
+            from wordllama import WordLlama
+            # The package ships its weights and tokenizer, but looks for the tokenizer in the
+            # wrong folder unless cache_dir points at the package itself.
+            model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+            vectors = model.embed([prioritise._clean_text(t) for t in texts], norm=True).astype(np.float32)
+            w = np.float32(self.embedding)
+            self._X = sparse.hstack([self._X * np.float32((1 - w ** 2) ** 0.5),
+                                     sparse.csr_matrix(vectors * w)]).tocsr()
 
     def _relevance(self, labels):
         key = tuple(sorted((int(p), bool(v)) for p, v in labels.items()))
@@ -67,10 +82,15 @@ class Variant(Prioritiser):
         model.fit(self._X[idx], y)
         weights = model.coef_.ravel().astype(np.float32)
         relevance = expit(self._X @ weights + np.float32(model.intercept_[0])).astype(np.float64)
+        others = []
         if self.ensemble_nb:
             nb = ComplementNB(alpha=1.0).fit(self._X[idx], y)
-            nb_score = nb.predict_log_proba(self._X)[:, 1] if hasattr(nb, "predict_log_proba") else None
-            ranks = np.argsort(np.argsort(relevance)) + np.argsort(np.argsort(nb_score))
+            others.append(nb.predict_log_proba(self._X)[:, 1])
+        if self.ensemble_svm:
+            svm = LinearSVC(C=0.11, class_weight="balanced", random_state=self.seed).fit(self._X[idx], y)
+            others.append(self._X @ svm.coef_.ravel().astype(np.float32))
+        if others:
+            ranks = sum(np.argsort(np.argsort(score)) for score in [relevance, *others])
             relevance = ranks / ranks.max()
         self._last_key, self._last_scores = key, relevance
         return relevance
@@ -87,6 +107,13 @@ def make(name: str) -> type[Prioritiser]:
         "C10": {"C": 10.0},
         "C0.3": {"C": 0.3},
         "chars_pseudo100": {"char_ngrams": True, "pseudo_negatives": 100},
+        "svm": {"ensemble_svm": True},
+        "emb0.5": {"embedding": 0.5},
+        "emb0.7": {"embedding": 0.7},
+        "title2": {"title_twice": True},
+        "title2_svm": {"title_twice": True, "ensemble_svm": True},
+        "svm_nb": {"ensemble_svm": True, "ensemble_nb": True},
+        "chars_svm": {"char_ngrams": True, "ensemble_svm": True},
     }[name]
     return type(name, (Variant,), settings)
 
@@ -123,7 +150,7 @@ def main(argv=None) -> int:
         per_dataset = {}
         for dataset in datasets:
             titles, abstracts, labels = load(dataset)
-            texts = [f"{t} {a}" for t, a in zip(titles, abstracts)]
+            texts = [f"{t} {t} {a}" if cls.title_twice else f"{t} {a}" for t, a in zip(titles, abstracts)]
             per_dataset[dataset.name] = statistics.mean(
                 wss(simulate(cls, texts, labels, prior_records(labels, seed), seed), labels) for seed in args.seeds)
         results[name] = per_dataset

@@ -235,6 +235,9 @@ def cached_asreview(python: Path, version: str | None, name: str, titles: list[s
     """simulate_asreview, reusing an earlier run with the same data, priors, seed and version."""
     digest = hashlib.sha256(json.dumps([titles, abstracts, labels.tolist(), prior, seed, version]).encode())
     path = CACHE / f"asreview_{name.replace('/', '_')}_{seed}_{digest.hexdigest()[:16]}.json"
+    lock = CACHE / f"lock_{name.replace('/', '_')}_{seed}"  # another process is running this one
+    while not fresh and lock.exists() and not path.exists():
+        time.sleep(5)
     if not fresh and path.exists():
         cached = json.loads(path.read_text())
         return Run(screened=cached["screened"], refit_seconds=cached["refit_seconds"])
@@ -379,12 +382,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-install", action="store_true", help="use ASReview only if its venv exists")
     parser.add_argument("--extra-stop-seeds", type=int, nargs="*", default=[],
                         help="more seeds for the stopping rules only (ours; no ASReview, no random)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="DIR",
+                        help="combine the results.json of runs with different seeds (e.g. run side by side)")
     parser.add_argument("--fresh", action="store_true", help="rerun ASReview even when benchmarks/.cache has its run")
     parser.add_argument("--speed", type=int, metavar="N", help="only measure refit time at N records")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
+    if args.merge:
+        return merge(args.merge, args.out)
     if args.speed:
         result = speed(args.speed, args.seeds[0])
         print(json.dumps(result, indent=2))
@@ -473,6 +480,38 @@ def main(argv: list[str] | None = None) -> int:
             "batch": args.batch, "extra_stop_seeds": args.extra_stop_seeds, "asreview_venv": versions}
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     (args.out / "results.md").write_text(table + "\n")
+    return 0
+
+
+def merge(folders: list[Path], out: Path) -> int:
+    """One table from several runs (e.g. one seed each, run side by side): stopping over all their
+    seeds; WSS@95 per method over the seeds that ran it."""
+    runs = [json.loads((folder / "results.json").read_text()) for folder in folders]
+    by_name: dict[str, dict] = {}
+    for run in runs:
+        for row in run["results"]:
+            merged = by_name.setdefault(row["dataset"], {k: row[k] for k in ("dataset", "label", "n", "includes")}
+                                        | {"seeds": {}, "stopping": {}})
+            merged["seeds"].update(row["seeds"])
+            merged["stopping"].update(row.get("stopping", {}))
+    methods = [m for m in ("ours", "asreview", "random")
+               if any(m in per_seed for row in by_name.values() for per_seed in row["seeds"].values())]
+    results = list(by_name.values())
+    for row in results:
+        for method in methods:
+            per_seed = [v[method] for v in row["seeds"].values() if method in v]
+            refits = [v["median_refit_s"] for v in per_seed if v["median_refit_s"] is not None]
+            row[method] = {"wss95": statistics.mean(v["wss95"] for v in per_seed),
+                           "records_to_95": statistics.mean(v["records_to_95"] for v in per_seed),
+                           "seeds": len(per_seed), "median_refit_s": statistics.median(refits) if refits else None}
+    table = markdown_table(results, methods, 2) + "\n\n" + stopping_table(results)
+    seeds = {m: sorted({s for row in results for s, v in row["seeds"].items() if m in v}) for m in methods}
+    table = f"WSS@95 seeds per method: {seeds}\n\n" + table
+    print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "merged.json").write_text(json.dumps({"runs": [r["meta"] for r in runs], "results": results}, indent=2,
+                                                default=str))
+    (out / "merged.md").write_text(table + "\n")
     return 0
 
 
