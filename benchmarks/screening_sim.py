@@ -241,10 +241,19 @@ def cached_asreview(python: Path, version: str | None, name: str, titles: list[s
     if not fresh and path.exists():
         cached = json.loads(path.read_text())
         return Run(screened=cached["screened"], refit_seconds=cached["refit_seconds"])
-    run = simulate_asreview(python, titles, abstracts, labels, prior, seed, workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"screened": [int(x) for x in run.screened],
-                                "refit_seconds": [float(x) for x in run.refit_seconds]}))
+    try:
+        lock.touch(exist_ok=False)  # tell other processes this one is running it
+        mine = True
+    except FileExistsError:
+        mine = False
+    try:
+        run = simulate_asreview(python, titles, abstracts, labels, prior, seed, workdir)
+        path.write_text(json.dumps({"screened": [int(x) for x in run.screened],
+                                    "refit_seconds": [float(x) for x in run.refit_seconds]}))
+    finally:
+        if mine:
+            lock.unlink(missing_ok=True)
     return run
 
 
