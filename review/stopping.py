@@ -114,14 +114,53 @@ class StoppingStatus:
 
 
 def _cdf(k, pool, relevant, n) -> np.ndarray:
-    """P(X <= k) for X ~ hypergeometric(pool, relevant, n), elementwise.
+    """P(X <= k) for X ~ hypergeometric(pool, relevant, n), elementwise (arrays of equal length).
 
-    scipy.stats is imported here, not at the top, so that `review` commands that never
-    test anything do not pay for importing it.
+    scipy.stats.hypergeom.cdf gives the same values (the tests compare them) but took
+    several milliseconds per value at 50,000 records, and the rule needs hundreds of
+    values per decision. Here: the log-probability of one term from log-gamma, then the
+    tail on the short side of the mode summed by the ratio of neighbouring terms,
+    vectorised over all samples; a tail's terms shrink at least geometrically, so the
+    loop stops after a few dozen steps once they no longer change the sum.
     """
-    from scipy.stats import hypergeom
+    from scipy.special import gammaln
 
-    return hypergeom.cdf(k, pool, relevant, n)
+    k, pool, relevant, n = (np.asarray(a, dtype=np.float64) for a in (k, pool, relevant, n))
+    other = pool - relevant
+    low = np.maximum(0.0, n - other)           # support of X: low .. high
+    high = np.minimum(n, relevant)
+    out = np.where(k >= high, 1.0, 0.0)
+    inside = (k >= low) & (k < high)
+    if not inside.any():
+        return out
+    k, pool, relevant, n, other, low, high = (a[inside] for a in (k, pool, relevant, n, other, low, high))
+    mode = np.floor((n + 1) * (relevant + 1) / (pool + 2))
+    lower_tail = k < mode  # sum P(X <= k) directly; otherwise 1 - P(X > k)
+    start = np.where(lower_tail, k, k + 1)
+
+    def log_term(x):
+        return (gammaln(relevant + 1) - gammaln(x + 1) - gammaln(relevant - x + 1)
+                + gammaln(other + 1) - gammaln(n - x + 1) - gammaln(other - n + x + 1)
+                - gammaln(pool + 1) + gammaln(n + 1) + gammaln(pool - n + 1))
+
+    term = np.exp(log_term(start))
+    total = term.copy()
+    x = start.copy()
+    while True:
+        # Next term away from the mode: down for the lower tail, up for the upper tail.
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 at the ends of the support
+            down = x * (other - n + x) / ((relevant - x + 1) * (n - x + 1))
+            up = (relevant - x) * (n - x) / ((x + 1) * (other - n + x + 1))
+            ratio = np.where(lower_tail, down, up)
+        ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 0.0)
+        x = np.where(lower_tail, x - 1, x + 1)
+        ratio = np.where(lower_tail & (x < low) | ~lower_tail & (x > high), 0.0, ratio)
+        term = term * ratio
+        total += term
+        if not (term > total * 1e-17).any():
+            break
+    out[inside] = np.clip(np.where(lower_tail, total, 1.0 - total), 0.0, 1.0)
+    return out
 
 
 def _check_parameters(recall: float, confidence: float) -> None:

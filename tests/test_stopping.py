@@ -227,3 +227,16 @@ def test_widget_panel_updates_live_and_logs_only_once_used(review):
     # A reviewer's panel never counts the other reviewer's decisions (blind).
     other = ScreeningWidget(review, "title_abstract", "mg", order="import")
     assert "Screened 0 of 183" in other.stopping.status.value
+
+
+def test_own_hypergeometric_cdf_equals_scipy():
+    rng = np.random.default_rng(1)
+    pool = rng.integers(1, 60000, 300)
+    relevant = (rng.random(300) * pool).astype(int)
+    n = (rng.random(300) * pool).astype(int)
+    k = (rng.random(300) * np.minimum(n, relevant) * 1.2).astype(int)
+    ours = stopping._cdf(k, pool, relevant, n)
+    theirs = hypergeom.cdf(k, pool, relevant, n)
+    assert np.allclose(ours, theirs, rtol=1e-7, atol=1e-12)
+    assert float(stopping._cdf([0], [9], [2], [4])[0]) == pytest.approx(35 / 126, rel=1e-12)
+    assert list(stopping._cdf([0, 5, 2], [10, 10, 10], [3, 3, 9], [5, 5, 5])) == pytest.approx([1 / 12, 1.0, 0.0])
