@@ -63,7 +63,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from sqlalchemy import select
 
-from review import screening, store
+from review import events, screening, store
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -75,11 +76,11 @@ __all__ = ["RULE", "RULE_EVENT", "FIRED_EVENT", "StoppingError", "StoppingStatus
 RULE = "hypergeometric_last_screened"
 RULE_TEXT = ("a hypergeometric test on the most recently screened records (Callaghan & Müller-Hansen 2020, "
              "Systematic Reviews 9:273)")
-RULE_EVENT, FIRED_EVENT = "screen.stopping_rule", "screen.stopping_fired"
+RULE_EVENT, FIRED_EVENT = "screen.stopping_rule", "screen.stopping_fired"  # review.events has their classes
 DEFAULT_RECALL = DEFAULT_CONFIDENCE = 0.95
 
 
-class StoppingError(ValueError):
+class StoppingError(WorkbenchError, ValueError):
     """Parameters the rule cannot use (recall or confidence outside (0, 1), bad sequence)."""
 
 
@@ -359,9 +360,8 @@ def set_rule(review: "Review", stage: str, reviewer: str, recall: float = DEFAUL
     if current_rule(review, stage, reviewer) == (float(recall), float(confidence)):
         return False
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, who or reviewer, RULE_EVENT,
-                           {"stage": stage, "reviewer": reviewer, "rule": RULE, "recall": float(recall),
-                            "confidence": float(confidence)}, entity="stage", entity_id=stage)
+        events.append(conn, who or reviewer, events.StoppingRuleSet(stage, reviewer, RULE, float(recall),
+                                                                     float(confidence)))
     return True
 
 
@@ -397,7 +397,7 @@ def check(review: "Review", stage: str, reviewer: str, recall: float | None = No
                        "recall_estimate": _json_number(result.recall_estimate),
                        "recall_lower_bound": result.recall_lower_bound, "sample_size": result.sample_size}
             with store.write_transaction(review.engine) as conn:
-                store.append_event(conn, who or reviewer, FIRED_EVENT, payload, entity="stage", entity_id=stage)
+                events.append(conn, who or reviewer, events.StoppingRuleFired(**payload))
     return result
 
 
