@@ -635,8 +635,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = ssub.add_parser("stopping", help="may this reviewer stop? statistical stopping rule (logs the rule and "
                                          "when it fired)")
     _dir(q)
-    q.add_argument("--stage", required=True)
-    q.add_argument("--reviewer", required=True)
+    q.add_argument("--stage", required=True, help="the protocol's stage, e.g. title_abstract")
+    q.add_argument("--reviewer", required=True, help="whose screening to test (their own decisions only)")
     q.add_argument("--recall", type=float, help="target recall (default: last set, else 0.95)")
     q.add_argument("--confidence", type=float, help="confidence (default: last set, else 0.95)")
     _who_option(q, "runs it")
