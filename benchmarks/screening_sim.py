@@ -40,6 +40,7 @@ results.md (the printed table).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import platform
@@ -56,11 +57,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from review import stopping
 from review.prioritise import Prioritiser
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parent.parent / "shared" / "datasets"
 OUT = HERE / "out" / "screening"
+# ASReview's labelling order per (dataset, priors, seed, version) is deterministic and
+# takes most of a run's time, so it is kept here (git-ignored) and reused; --fresh
+# ignores it.
+CACHE = HERE / ".cache" / "screening"
 ASREVIEW_REQUIREMENTS = ["asreview>=3,<4"]  # same peer venv as import_bench.py
 QUICK = ["cohen2006/ADHD", "cohen2006/UrinaryIncontinence", "synergy/Donners_2021", "synergy/Sep_2021"]
 RECALL_TARGET = 0.95
@@ -138,14 +144,18 @@ class Run:
 
 
 def simulate_ours(texts: list[str], labels: np.ndarray, prior: list[int], method: str,
-                  seed: int, batch: int) -> Run:
-    """Screen with a Prioritiser until every inclusion is found."""
+                  seed: int, batch: int, rules: "StopRules | None" = None) -> Run:
+    """Screen with a Prioritiser until every inclusion is found (and, with `rules`, every rule fired)."""
     prioritiser = Prioritiser(texts, method=method, seed=seed)
     decisions = {p: bool(labels[p]) for p in prior}
     run = Run(screened=list(prior))
     total = int(labels.sum())
     found = int(sum(labels[p] for p in prior))
-    while found < total and len(decisions) < len(labels):
+
+    def go_on() -> bool:
+        return (found < total or (rules is not None and not rules.all_fired())) and len(decisions) < len(labels)
+
+    while go_on():
         # Refit after each decision while the model knows little (it changes most
         # then), after every `batch` decisions later on.
         step = 1 if len(decisions) < 100 else batch
@@ -156,6 +166,94 @@ def simulate_ours(texts: list[str], labels: np.ndarray, prior: list[int], method
             decisions[position] = bool(labels[position])
             run.screened.append(position)
             found += int(labels[position])
+            if rules is not None:
+                rules.observe(bool(labels[position]))
+    return run
+
+
+# -- stopping rules ----------------------------------------------------------------
+
+
+STOP_METHODS = {
+    "rule": "ours: hypergeometric test, 95% recall at 95% confidence (review.stopping)",
+    "consecutive50": "heuristic: stop after 50 irrelevant records in a row",
+    "safe": "ASReview's SAFE heuristic (Boetje & van de Schoot 2024), active-learning phase",
+}
+
+
+class StopRules:
+    """Follows one simulated screening record by record; notes when each rule would stop.
+
+    rule: review.stopping's p-value < 1 - confidence, tested after every record (the widget
+        tests after every decision too).
+    consecutive50: the last 50 records screened were all irrelevant (the data-driven rule
+        ASReview's documentation suggests, with its smallest example, 50).
+    safe: the stopping heuristic of the SAFE procedure's active-learning phase, as
+        published by the ASReview team: at least 10% of the records screened, at least
+        twice the estimated number of relevant records screened, and the last 50 records
+        irrelevant. SAFE estimates the number of relevant records from a random sample;
+        here it is given the true number (an oracle, which can only favour SAFE).
+    """
+
+    def __init__(self, n: int, relevant_total: int, recall: float = RECALL_TARGET, confidence: float = 0.95):
+        self.n, self.relevant_total, self.recall, self.alpha = n, relevant_total, recall, 1 - confidence
+        self.sequence: list[bool] = []
+        self.streak = 0
+        self.fired: dict[str, int] = {}  # rule -> records screened when it fired
+
+    def observe(self, relevant: bool) -> None:
+        self.sequence.append(relevant)
+        self.streak = 0 if relevant else self.streak + 1
+        screened = len(self.sequence)
+        if "rule" not in self.fired and stopping.p_value(self.sequence, self.n, self.recall) < self.alpha:
+            self.fired["rule"] = screened
+        if "consecutive50" not in self.fired and self.streak >= 50:
+            self.fired["consecutive50"] = screened
+        if ("safe" not in self.fired and self.streak >= 50 and screened >= 0.1 * self.n
+                and screened >= 2 * self.relevant_total):
+            self.fired["safe"] = screened
+        for name in STOP_METHODS:  # screening everything stops every rule
+            if screened == self.n:
+                self.fired.setdefault(name, screened)
+
+    def all_fired(self) -> bool:
+        return len(self.fired) == len(STOP_METHODS)
+
+    def outcome(self, labels: np.ndarray, screened: list[int]) -> dict[str, dict]:
+        total = int(labels.sum())
+        found = np.cumsum(labels[screened])
+        out = {}
+        for name, at in self.fired.items():
+            recall = float(found[at - 1]) / total
+            out[name] = {"stopped_at": at, "recall": round(recall, 4), "reached": recall >= self.recall,
+                         "work_saved": round((self.n - at) / self.n, 4)}
+        return out
+
+
+def cached_asreview(python: Path, version: str | None, name: str, titles: list[str], abstracts: list[str],
+                    labels: np.ndarray, prior: list[int], seed: int, workdir: Path, fresh: bool = False) -> Run:
+    """simulate_asreview, reusing an earlier run with the same data, priors, seed and version."""
+    digest = hashlib.sha256(json.dumps([titles, abstracts, labels.tolist(), prior, seed, version]).encode())
+    path = CACHE / f"asreview_{name.replace('/', '_')}_{seed}_{digest.hexdigest()[:16]}.json"
+    lock = CACHE / f"lock_{name.replace('/', '_')}_{seed}"  # another process is running this one
+    while not fresh and lock.exists() and not path.exists():
+        time.sleep(5)
+    if not fresh and path.exists():
+        cached = json.loads(path.read_text())
+        return Run(screened=cached["screened"], refit_seconds=cached["refit_seconds"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock.touch(exist_ok=False)  # tell other processes this one is running it
+        mine = True
+    except FileExistsError:
+        mine = False
+    try:
+        run = simulate_asreview(python, titles, abstracts, labels, prior, seed, workdir)
+        path.write_text(json.dumps({"screened": [int(x) for x in run.screened],
+                                    "refit_seconds": [float(x) for x in run.refit_seconds]}))
+    finally:
+        if mine:
+            lock.unlink(missing_ok=True)
     return run
 
 
@@ -294,11 +392,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=10, help="decisions per refit after 100 labels (1 = ASReview's)")
     parser.add_argument("--no-asreview", action="store_true", help="skip ASReview")
     parser.add_argument("--no-install", action="store_true", help="use ASReview only if its venv exists")
+    parser.add_argument("--extra-stop-seeds", type=int, nargs="*", default=[],
+                        help="more seeds for the stopping rules only (ours; no ASReview, no random)")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="DIR",
+                        help="combine the results.json of runs with different seeds (e.g. run side by side)")
+    parser.add_argument("--fresh", action="store_true", help="rerun ASReview even when benchmarks/.cache has its run")
     parser.add_argument("--speed", type=int, metavar="N", help="only measure refit time at N records")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
 
+    if args.merge:
+        return merge(args.merge, args.out)
     if args.speed:
         result = speed(args.speed, args.seeds[0])
         print(json.dumps(result, indent=2))
@@ -337,10 +442,15 @@ def main(argv: list[str] | None = None) -> int:
             prior = prior_records(labels, seed)
             runs: dict[str, Run] = {}
             started = time.perf_counter()
-            runs["ours"] = simulate_ours(texts, labels, prior, "model", seed, args.batch)
+            rules = StopRules(len(labels), int(labels.sum()))
+            for position in prior:  # the 2 prior records were screened by a person too
+                rules.observe(bool(labels[position]))
+            runs["ours"] = simulate_ours(texts, labels, prior, "model", seed, args.batch, rules)
+            row.setdefault("stopping", {})[seed] = rules.outcome(labels, runs["ours"].screened)
             if "asreview" in methods:
                 workdir = args.out / "asreview" / dataset.name.replace("/", "_")
-                runs["asreview"] = simulate_asreview(asreview_python, titles, abstracts, labels, prior, seed, workdir)
+                runs["asreview"] = cached_asreview(asreview_python, versions.get("asreview"), dataset.name, titles,
+                                                   abstracts, labels, prior, seed, workdir, fresh=args.fresh)
             runs["random"] = simulate_ours(texts, labels, prior, "random", seed, args.batch)
             row["seeds"][seed] = {
                 method: {"records_to_95": records_to_recall(run.screened, labels),
@@ -355,6 +465,16 @@ def main(argv: list[str] | None = None) -> int:
             summary = "  ".join(f"{m} {v['records_to_95']} ({v['wss95']:.3f})" for m, v in row["seeds"][seed].items())
             print(f"{dataset.name} seed {seed}: {summary}  [{time.perf_counter() - started:.0f} s]",
                   file=sys.stderr, flush=True)
+        for seed in args.extra_stop_seeds:
+            prior = prior_records(labels, seed)
+            rules = StopRules(len(labels), int(labels.sum()))
+            for position in prior:
+                rules.observe(bool(labels[position]))
+            run = simulate_ours(texts, labels, prior, "model", seed, args.batch, rules)
+            row["stopping"][seed] = rules.outcome(labels, run.screened)
+            print(f"{dataset.name} seed {seed} (stopping only): "
+                  + "  ".join(f"{m} {v['stopped_at']} ({v['recall']:.3f})" for m, v in row["stopping"][seed].items()),
+                  file=sys.stderr, flush=True)
         for method in methods:
             per_seed = [row["seeds"][s][method] for s in args.seeds]
             row[method] = {"wss95": statistics.mean(v["wss95"] for v in per_seed),
@@ -365,13 +485,76 @@ def main(argv: list[str] | None = None) -> int:
         results.append(row)
 
     table = markdown_table(results, methods, len(args.seeds))
+    table += "\n\n" + stopping_table(results)
     print(table)
     meta = {"date": time.strftime("%Y-%m-%d"), "python": platform.python_version(),
             "machine": platform.processor() or platform.machine(), "seeds": args.seeds,
-            "batch": args.batch, "asreview_venv": versions}
+            "batch": args.batch, "extra_stop_seeds": args.extra_stop_seeds, "asreview_venv": versions}
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
     (args.out / "results.md").write_text(table + "\n")
     return 0
+
+
+def merge(folders: list[Path], out: Path) -> int:
+    """One table from several runs (e.g. one seed each, run side by side): stopping over all their
+    seeds; WSS@95 per method over the seeds that ran it."""
+    runs = [json.loads((folder / "results.json").read_text()) for folder in folders]
+    by_name: dict[str, dict] = {}
+    for run in runs:
+        for row in run["results"]:
+            merged = by_name.setdefault(row["dataset"], {k: row[k] for k in ("dataset", "label", "n", "includes")}
+                                        | {"seeds": {}, "stopping": {}})
+            merged["seeds"].update(row["seeds"])
+            merged["stopping"].update(row.get("stopping", {}))
+    methods = [m for m in ("ours", "asreview", "random")
+               if any(m in per_seed for row in by_name.values() for per_seed in row["seeds"].values())]
+    results = list(by_name.values())
+    for row in results:
+        for method in methods:
+            per_seed = [v[method] for v in row["seeds"].values() if method in v]
+            refits = [v["median_refit_s"] for v in per_seed if v["median_refit_s"] is not None]
+            row[method] = {"wss95": statistics.mean(v["wss95"] for v in per_seed),
+                           "records_to_95": statistics.mean(v["records_to_95"] for v in per_seed),
+                           "seeds": len(per_seed), "median_refit_s": statistics.median(refits) if refits else None}
+    table = markdown_table(results, methods, 2) + "\n\n" + stopping_table(results)
+    seeds = {m: sorted({s for row in results for s, v in row["seeds"].items() if m in v}) for m in methods}
+    table = f"WSS@95 seeds per method: {seeds}\n\n" + table
+    print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "merged.json").write_text(json.dumps({"runs": [r["meta"] for r in runs], "results": results}, indent=2,
+                                                default=str))
+    (out / "merged.md").write_text(table + "\n")
+    return 0
+
+
+def stopping_table(results: list[dict]) -> str:
+    """Per review and pooled: recall when each rule stopped, share of runs reaching 95%, work saved."""
+    names = list(STOP_METHODS)
+    header = " / ".join(names)
+    lines = [f"Stopping (columns: {header}; {'; '.join(f'{k} = {v}' for k, v in STOP_METHODS.items())})", "",
+             f"| dataset | runs | mean recall at stop {header} | min recall {header} | runs reaching 95% {header} "
+             f"| work saved {header} |", "|---|---:|---|---|---|---|"]
+    pooled: dict[str, list[dict]] = {name: [] for name in names}
+    for row in results:
+        runs = list(row.get("stopping", {}).values())
+        if not runs:
+            continue
+        for name in names:
+            pooled[name] += [r[name] for r in runs]
+        cells = [" / ".join(f"{statistics.mean(r[n]['recall'] for r in runs):.3f}" for n in names),
+                 " / ".join(f"{min(r[n]['recall'] for r in runs):.3f}" for n in names),
+                 " / ".join(f"{sum(r[n]['reached'] for r in runs)}/{len(runs)}" for n in names),
+                 " / ".join(f"{statistics.mean(r[n]['work_saved'] for r in runs):.3f}" for n in names)]
+        lines.append(f"| {row['dataset']} | {len(runs)} | " + " | ".join(cells) + " |")
+    if pooled[names[0]]:
+        count = len(pooled[names[0]])
+        cells = [" / ".join(f"{statistics.mean(r['recall'] for r in pooled[n]):.3f}" for n in names),
+                 " / ".join(f"{min(r['recall'] for r in pooled[n]):.3f}" for n in names),
+                 " / ".join(f"{sum(r['reached'] for r in pooled[n])}/{count} "
+                            f"({100 * sum(r['reached'] for r in pooled[n]) / count:.1f}%)" for n in names),
+                 " / ".join(f"{statistics.mean(r['work_saved'] for r in pooled[n]):.3f}" for n in names)]
+        lines.append(f"| **pooled** | {count} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown_table(results: list[dict], methods: list[str], n_seeds: int) -> str:

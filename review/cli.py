@@ -207,6 +207,19 @@ def _cmd_screening_status(args) -> int:
     return 0
 
 
+def _cmd_screening_stopping(args) -> int:
+    from review import stopping
+
+    with Review.open(args.dir) as review:
+        result = stopping.check(review, _stage(review, args.stage), args.reviewer, args.recall, args.confidence,
+                                who=_who(args))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(stopping.describe(result))
+    return 0
+
+
 def _cmd_extract_import(args) -> int:
     from review import extraction
 
@@ -715,6 +728,16 @@ def build_parser() -> argparse.ArgumentParser:
     _dir(q)
     _json(q, "the counts")
     q.set_defaults(func=_cmd_screening_status)
+    q = ssub.add_parser("stopping", help="may this reviewer stop? statistical stopping rule (logs the rule and "
+                                         "when it fired)")
+    _dir(q)
+    q.add_argument("--stage", required=True, help="the protocol's stage, e.g. title_abstract")
+    q.add_argument("--reviewer", required=True, help="whose screening to test (their own decisions only)")
+    q.add_argument("--recall", type=float, help="target recall (default: last set, else 0.95)")
+    q.add_argument("--confidence", type=float, help="confidence (default: last set, else 0.95)")
+    _who_option(q, "runs it")
+    _json(q, "the rule's verdict")
+    q.set_defaults(func=_cmd_screening_stopping)
     q = ssub.add_parser("decide", help="record one reviewer's decision on a record at a stage")
     _dir(q)
     _record(q)

@@ -515,3 +515,53 @@ class TeamMember(Event):
     def check(self) -> None:
         _require(self.team_role in ("screener", "resolver", "lead"), self.kind, "team_role",
                  f"must be screener, resolver or lead, not {self.team_role!r}")
+
+
+# --- stopping rule (review.stopping) ---------------------------------------------------------
+
+
+@register
+@dataclass(frozen=True)
+class StoppingRuleSet(Event):
+    """A reviewer set (or changed) the stopping rule's target recall and confidence at a stage."""
+
+    kind: ClassVar[str] = "screen.stopping_rule"
+    entity: ClassVar[str] = "stage"
+    stage: str
+    reviewer: str
+    rule: str
+    recall: float
+    confidence: float
+
+    def entity_id(self) -> str:
+        return self.stage
+
+    def check(self) -> None:
+        for name in ("recall", "confidence"):
+            value = getattr(self, name)
+            _require(isinstance(value, (int, float)) and 0 < value < 1, self.kind, name,
+                     "must be a number between 0 and 1 (exclusive)")
+
+
+@register
+@dataclass(frozen=True)
+class StoppingRuleFired(Event):
+    """The first moment, under the settings in force, that the stopping rule said the target was met."""
+
+    kind: ClassVar[str] = "screen.stopping_fired"
+    entity: ClassVar[str] = "stage"
+    stage: str
+    reviewer: str
+    rule: str
+    recall: float
+    confidence: float
+    total: int
+    screened: int
+    relevant: int
+    p_value: float
+    recall_estimate: float | None
+    recall_lower_bound: float
+    sample_size: int
+
+    def entity_id(self) -> str:
+        return self.stage

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 
-from review import extraction, prisma, screening
+from review import extraction, prisma, screening, stopping
 from review.clusters import RUN_EVENT, summary as dedup_summary
 
 if TYPE_CHECKING:
@@ -208,11 +208,14 @@ def selection_process(review: "Review", flow: prisma.Flow | None = None) -> Sect
     for stage in state.stages:
         paragraphs.append(_stage_paragraph(review, state, stage, raw, agreement))
     orders = {p.get("order") for _, _, p in raw}
-    if "model" not in orders and not automatic:
+    stopping_text = stopping.methods_paragraph(review, state, lambda r: _person(review, r))
+    if "model" not in orders and not automatic and not stopping_text:
         paragraphs.append("No automation tool was used to exclude records or to rank them for screening.")
-    elif "model" in orders:
+    elif "model" in orders and not stopping_text:
         paragraphs.append("The relevance ranking only set the order in which records were shown; every record was "
                           "screened by the reviewers, and no record was excluded by the model.")
+    if stopping_text:
+        paragraphs.append(stopping_text)
     return Section("8", "Selection process", paragraphs)
 
 

@@ -147,6 +147,13 @@ class ScreeningSession:
             return
         self._show_new(nxt)
 
+    def upcoming(self) -> list[int]:
+        """Undecided records in the order this session shows them: the one on screen (if undecided), then
+        the rest in the current ranking."""
+        self._take_ready_ranking()
+        current = [self.current] if self.current is not None and self.my_decision() is None else []
+        return current + list(self._pending())
+
     @property
     def current(self) -> int | None:
         """The cluster (record id) on screen, or None when the queue is done."""

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from review import screening
 from review.screening_session import ScreeningSession
 from review.widgets.html import escape, highlight_terms, term_pattern
+from review.widgets.stopping import StoppingPanel
 
 _STYLE = """<style>
 .rv-card {font-size: 14px; line-height: 1.45; max-width: 60em}
@@ -90,6 +91,7 @@ class ScreeningWidget:
         self.forward_button.on_click(lambda _: self._move(self.session.forward))
         self.jump_button.on_click(lambda _: self.go_to(self.jump.value))
 
+        self.stopping = StoppingPanel(self.session)  # may this reviewer stop yet? (review.stopping)
         self.card_box = widgets.Box([self.card], layout=widgets.Layout(border="1px solid #ddd", padding="6px"))
         self.ui = widgets.VBox([
             self.header, self.card_box,
@@ -97,7 +99,7 @@ class ScreeningWidget:
             widgets.HBox(self.reason_buttons, layout=widgets.Layout(flex_flow="row wrap")),
             self.reasons, self.reason_help, self.note, self.full_text_row,
             widgets.HBox([self.undo_button, self.back_button, self.forward_button, self.jump, self.jump_button]),
-            widgets.HBox([self.progress, self.progress_text]), self.message,
+            widgets.HBox([self.progress, self.progress_text]), self.stopping.ui, self.message,
         ])
         self._keyboard = self._listen_to_keys()
         self.show()
@@ -195,6 +197,7 @@ class ScreeningWidget:
 
     def show(self) -> None:
         progress = self.session.progress()
+        self.stopping.update()
         self.progress.value = progress.decided
         self.progress_text.value = (f"{progress.decided} of {progress.total} decided · include {progress.included}"
                                     f" · exclude {progress.excluded} · maybe {progress.maybe}")
