@@ -173,8 +173,9 @@ def qualitative_step(review: Review, quiet: bool) -> None:
         from review import themes
 
         book = codebook.current(review)
-        print(f"\nqualitative: {len(plan['studies'])} qualitative studies in {len(new)} reports, "
-              f"codebook of {len(book.codes)} codes, {count} units coded")
+        reports = len({review.cluster_ids()[r] for r in new})
+        print(f"\nqualitative: {len(plan['studies'])} qualitative studies in {reports} reports ({len(new)} records: "
+              f"seeds 000 and 001 are one article), codebook of {len(book.codes)} codes, {count} units coded")
         table = themes.matrix(review, "scheme", codes=["mason_barriers"]).table()
         print("\nMason et al.'s barriers across schemes (coded units):")
         print(table.loc[:, (table != 0).any()].to_string())
