@@ -117,8 +117,24 @@ class ThemeMatrix:
                              note="schemes: number of schemes in which the theme appears.")
 
 
+def _active_scheme(review: "Review"):
+    """scheme id -> the active scheme it now belongs to (schemes merged since the coding follow the merge)."""
+    from review import schemes
+
+    state = schemes.SchemeState.load(review)
+
+    def resolve(scheme_id):
+        seen = set()
+        while scheme_id in state.schemes and state.schemes[scheme_id].merged_into and scheme_id not in seen:
+            seen.add(scheme_id)
+            scheme_id = state.schemes[scheme_id].merged_into
+        return scheme_id
+    return resolve
+
+
 def _unit_rows(review: "Review", coder: str | None = None) -> tuple[object, pd.DataFrame]:
     book, codings = coding.replay(review)
+    active = _active_scheme(review)
     rows = []
     for c in codings:
         if coder is not None and c.coder != coder:
@@ -127,7 +143,7 @@ def _unit_rows(review: "Review", coder: str | None = None) -> tuple[object, pd.D
             if code_id not in book.codes:
                 continue
             for target in [code_id, *book.ancestors(code_id)]:
-                for scheme_id in c.schemes or [None]:
+                for scheme_id in dict.fromkeys(active(s) for s in c.schemes) or [None]:
                     rows.append({"code": target, "unit": c.key, "scheme_id": scheme_id, "quote": c.quote,
                                  "location": c.location, "speaker": c.speaker, "coder": c.coder,
                                  "direct": target == code_id})

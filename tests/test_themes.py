@@ -320,3 +320,14 @@ def test_unreadable_pdf(tmp_path):
     path.write_bytes(b"%PDF-1.4\nthis is not a pdf")
     with pytest.raises(passages.PassageError, match="broken.pdf"):
         passages.extract(path)
+
+
+def test_codings_follow_a_scheme_merge(review):
+    from review import schemes
+
+    schemes.merge_schemes(review, keep="A", absorb="B", who="t")
+    table = themes.matrix(review, "scheme", coder="jh").table()
+    assert list(table.columns) == ["theme", "A", "C", "schemes"]
+    # A now holds A1-A3 and B1-B2: org on A1, A2, B1; geo on A2, B1
+    assert table.loc["org", ["A", "C"]].tolist() == [3, 2]
+    assert table.loc["geo", ["A", "C"]].tolist() == [2, 0]
