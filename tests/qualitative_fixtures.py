@@ -110,6 +110,23 @@ def code_by_hand(review):
     coding.code(review, coding.passage(1, page, start, end), ["pool"], coder="jh", schemes=["C"])
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def seed(name: str) -> Path:
+    """A seed document under ../shared/seeds, skipping the test when that folder is absent.
+
+    (Not conftest.shared_path: tests/ui has a conftest of its own, and which one
+    `import conftest` finds depends on the order tests are collected in.)
+    """
+    import pytest
+
+    path = REPO.parent / "shared" / "seeds" / name
+    if not path.exists():
+        pytest.skip(f"needs {path} (the project's ../shared folder), which is not here")
+    return path
+
+
 def minimal_pdf(pages: list[str]) -> bytes:
     """A valid PDF with one line of Helvetica text per page line (for the PDF extraction test)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import REPO, shared_path
 from review import codebook, coding, prisma, themes
 
+import qualitative_fixtures as qf
+
+REPO = qf.REPO
 EXAMPLE = REPO / "examples" / "mason2014"
 
 
@@ -26,8 +28,7 @@ def example(tmp_path_factory):
 
 def test_quotes_are_copied_faithfully_from_the_seeds():
     plan = yaml.safe_load((EXAMPLE / "qualitative.yaml").read_text(encoding="utf-8"))
-    seeds = {"BCF": shared_path("seeds", "000_25643a37125fe1cb.txt"),
-             "ICSP": shared_path("seeds", "004_577e0265496db613.txt")}
+    seeds = {"BCF": qf.seed("000_25643a37125fe1cb.txt"), "ICSP": qf.seed("004_577e0265496db613.txt")}
     for study in plan["studies"]:
         text = _normal(seeds[study["scheme_id"]].read_text(encoding="utf-8"))
         for finding in study["values"]["findings"]:

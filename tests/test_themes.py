@@ -16,7 +16,6 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from conftest import shared_path
 from review import codebook, coding, passages, store, themes
 
 import qualitative_fixtures as qf
@@ -290,7 +289,7 @@ def test_margin_line_numbers_are_stripped_and_pages_inferred():
 
 
 def test_seed_001_loses_its_margin_numbers():
-    document = passages.extract(shared_path("seeds", "001_fd596cdeacf1b5f4.txt"))
+    document = passages.extract(qf.seed("001_fd596cdeacf1b5f4.txt"))
     assert len(document.pages) > 5
     page, start, end = document.find("Everyone starts from a slightly different point")
     assert document.pages[page - 1].text[start:end] == "Everyone starts from a slightly different point"
