@@ -329,3 +329,16 @@ def test_codings_follow_a_scheme_merge(review):
     # A now holds A1-A3 and B1-B2: org on A1, A2, B1; geo on A2, B1
     assert table.loc["org", ["A", "C"]].tolist() == [3, 2]
     assert table.loc["geo", ["A", "C"]].tolist() == [2, 0]
+
+
+def test_kappa_matches_scikit_learn(review):
+    """The same ratings through scikit-learn's cohen_kappa_score (a peer implementation)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    codings = {(c.key, c.coder): set(c.codes) for c in coding.current_codings(review)}
+    common = sorted({k for k, who in codings if who == "jc"} & {k for k, who in codings if who == "jh"})
+    frame = coding.agreement(review).set_index("code")
+    for code_id in ("geo", "vision"):
+        a = [code_id in codings[(u, "jc")] for u in common]
+        b = [code_id in codings[(u, "jh")] for u in common]
+        assert frame.loc[code_id, "kappa"] == pytest.approx(cohen_kappa_score(a, b), abs=5e-4)
