@@ -537,6 +537,24 @@ def notebook_06():
             "across organisations\")\n"
             "codebook.history(review).tail(3)[[\"version\", \"kind\", \"code\", \"who\"]]"
         ),
+        new_markdown_cell("The YAML file is the codebook in force at any time: write it, edit it (in any editor "
+                          "or here), and load it back; a file with a cycle, a duplicate code or a dangling parent "
+                          "is refused with its line, and nothing is changed."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "path = codebook.export_file(review, folder / \"codebook.yaml\")\n"
+            "text = path.read_text(encoding=\"utf-8\")\n"
+            "path.write_text(text.replace(\"parent: bcf_contextual\\n  polarity: facilitator\", "
+            "\"parent: bcf_relational\\n  polarity: facilitator\"), encoding=\"utf-8\")\n"
+            "print(codebook.import_file(review, path, who=\"demo\"))\n"
+            "bad = folder / \"bad_codebook.yaml\"\n"
+            "bad.write_text(text + \"- code: orphan\\n  label: Orphan\\n  parent: nowhere\\n\", "
+            "encoding=\"utf-8\")\n"
+            "try:\n"
+            "    codebook.import_file(review, bad, who=\"demo\")\n"
+            "except codebook.CodebookError as exc:\n"
+            "    print(f\"refused, line {exc.line}: {exc.reason}\")"
+        ),
         new_markdown_cell("## Themes across schemes\n\nA cell counts the coded findings and passages of a scheme "
                           "with the theme or any code below it. Mason et al.'s four barriers recur across the "
                           "schemes of the review and both qualitative studies:"),
@@ -571,6 +589,19 @@ def notebook_06():
                           "coding*. Several coders can code the same units; `coding.agreement(review)` gives "
                           "Cohen's kappa per code over the units both coded (percentage agreement where kappa "
                           "is undefined)."),
+        new_markdown_cell("For illustration only (these are not the study team's codes): a second coder "
+                          "double-codes the first six BCF findings, as Harlock et al. double coded six "
+                          "transcripts before coding the rest."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "second = [[\"bcf_pooled_budgets\"], [\"bcf_pooled_budgets\"], [\"bcf_pooled_budgets\", "
+            "\"mason_pooling\"],\n"
+            "          [\"bcf_boundaries\"], [\"bcf_boundaries\", \"bcf_shared_vision\"], [\"bcf_boundaries\"]]\n"
+            "for row, codes in enumerate(second, start=1):\n"
+            "    coding.code(review, coding.finding(\"BCF\", row), codes, coder=\"second\")\n"
+            "agreement = coding.agreement(review)\n"
+            "print(agreement.drop(columns=[\"label\"]).to_string(index=False))"
+        ),
         new_code_cell(
             "from review.widgets.coding import CodingWidget\n"
             "\n"

@@ -59,8 +59,9 @@ class CodingWidget(widgets.VBox):
             self.source, self.text, widgets.HBox([self.passage, self.find_button, self.clear_button]),
             widgets.HBox([self.coder, self.speaker]),
             widgets.HTML("<b>Codes</b> <small>(tick every code that applies)</small>"), self.tree,
-            widgets.HBox([widgets.HTML("<b style='white-space:nowrap'>New code</b>&nbsp;"), self.new_code, self.new_label,
-                          widgets.HTML("&nbsp;under&nbsp;"), self.new_parent, self.new_polarity, self.add_button]),
+            widgets.HBox([widgets.HTML("<b style='white-space:nowrap'>New code</b>&nbsp;"), self.new_code,
+                          self.new_label, widgets.HTML("&nbsp;under&nbsp;"), self.new_parent, self.new_polarity,
+                          self.add_button]),
             widgets.HBox([self.save_button]), self.message,
         ])
         self.add_class("rv-coding")
