@@ -52,8 +52,9 @@ class Document:
         raise PassageError(f"{self.path}: quote not found: {quote[:60]!r}")
 
 
-# A margin number, or two ("20 21" where a heading sat between two lines), at the start of a line.
-_MARGIN = re.compile(r"^(\d{1,2})(?:[ \t]+(\d{1,2}))?(?=[ \t]|$)[ \t]*")
+# A margin number, or two ("20 21" where a heading sat between two lines), at the start of a line and
+# followed by a space: a tab after a number is a table of contents ("1\tIntroduction\t4"), not a margin.
+_MARGIN = re.compile(r"^(\d{1,2})(?: +(\d{1,2}))?(?= |$) *")
 MIN_RUN = 5  # shorter runs of numbered lines are ordinary text ("7 Barriers, facilitators ...")
 
 
