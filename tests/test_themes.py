@@ -342,3 +342,8 @@ def test_kappa_matches_scikit_learn(review):
         a = [code_id in codings[(u, "jc")] for u in common]
         b = [code_id in codings[(u, "jh")] for u in common]
         assert frame.loc[code_id, "kappa"] == pytest.approx(cohen_kappa_score(a, b), abs=5e-4)
+
+
+def test_a_table_of_contents_keeps_its_numbers():
+    toc = "Contents\n" + "\n".join(f"{i}\tSection {i}\t{i * 10}" for i in range(1, 8))
+    assert passages.from_text(toc).pages[0].text == toc
