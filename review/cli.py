@@ -9,19 +9,7 @@ import sys
 from review import io as readers
 from review.io.base import ParseError
 from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
-from review.protocol import ProtocolError
-from review.clusters import DedupError
-from review.extraction import ExtractionError
-from review.schemes import SchemeError
-from review.screening import ScreeningError
-from review.templates import TemplateError
-from review.synthesis import SynthesisError
-from review.prisma import PrismaError
-from review.store import SchemaError
-from review.codebook import CodebookError
-from review.coding import CodingError
-from review.passages import PassageError
-from review.themes import ThemeError
+from review.errors import WorkbenchError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
@@ -80,6 +68,8 @@ def _cmd_status(args) -> int:
         kind = "" if s.source_kind == "database" else f", {s.source_kind}"
         print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{kind}{date}]  {s.format}  {s.records} records")
     print(f"records: {status.records} in {len(status.imports)} imports")
+    for warning in status.warnings:  # e.g. events written by a newer version (review.readmodel)
+        print(f"warning: {warning}")
     return 0
 
 
@@ -553,10 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:  # output piped into head and the like
         return 0
-    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
-            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError,
-            CodebookError, CodingError, PassageError, ThemeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except WorkbenchError as exc:  # every expected failure: file:line: [field] message, no traceback
+        print(f"error: {exc.describe()}", file=sys.stderr)
         return 1
 
 

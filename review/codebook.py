@@ -41,6 +41,7 @@ import yaml
 from sqlalchemy import select
 
 from review import store, yaml_lines
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -54,13 +55,12 @@ _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,79}$")
 FIELDS = ("code", "label", "definition", "parent", "polarity", "level")
 
 
-class CodebookError(ValueError):
+class CodebookError(WorkbenchError, ValueError):
     """A codebook file or change that cannot be accepted; names file and line where there is one."""
 
     def __init__(self, reason: str, file: str | None = None, line: int | None = None):
-        self.reason, self.file, self.line = reason, file, line
-        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
-        super().__init__(where + reason)
+        self.reason = reason
+        super().__init__(reason, file=file, line=line)
 
 
 @dataclass
@@ -327,13 +327,15 @@ def history(review: "Review") -> pd.DataFrame:
 # --- changes -------------------------------------------------------------------------------
 
 
-def _write(review: "Review", who: str, items: list[tuple[str, dict, str]], extra=None) -> None:
-    """Append codebook events (and anything `extra(conn)` adds) in one transaction."""
+def _write(review: "Review", who: str, items: list[tuple[str, dict, str]]) -> None:
+    """Append codebook events in one transaction (typed and checked by review.events)."""
+    from review import events
+
+    classes = {cls.kind: cls for cls in (events.CodeAdded, events.CodeEdited, events.CodeMoved, events.CodeRenamed,
+                                         events.CodesMerged, events.CodeSplit, events.CodeRetired)}
     with store.write_transaction(review.engine) as conn:
-        for kind, payload, code in items:
-            store.append_event(conn, who, kind, payload, entity="code", entity_id=code)
-        if extra is not None:
-            extra(conn)
+        for kind, payload, _code in items:
+            events.append(conn, who, classes[kind](**payload))
 
 
 def _new_code(book: Codebook, code: str, label: str, definition: str, parent: str | None,

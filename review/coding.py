@@ -34,7 +34,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from review import codebook as cb
-from review import store
+from review import events, store
+
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -44,7 +46,7 @@ FINDING, PASSAGE = "finding", "passage"
 QUALITATIVE_TEMPLATE = "qualitative_study"
 
 
-class CodingError(ValueError):
+class CodingError(WorkbenchError, ValueError):
     pass
 
 
@@ -210,7 +212,7 @@ def code(review: "Review", unit: Unit, codes: Iterable[str], coder: str, speaker
                    "quote": resolved.quote, "location": resolved.location, "schemes": scheme_ids,
                    "speaker": (speaker if speaker is not None else resolved.speaker) or "", "note": note,
                    "codebook_version": book.version, "text_sha256": resolved.source}
-        event_id = store.append_event(conn, coder, SET_EVENT, payload, entity="unit", entity_id=unit.key)
+        event_id = events.append(conn, coder, events.CodingSet(**payload))
     return Coding(event_id, unit, coder, codes, resolved.quote, resolved.location, scheme_ids,
                   payload["speaker"], note, book.version, store.utc_now())
 
@@ -247,7 +249,7 @@ def code_many(review: "Review", items: list[dict], who: str) -> int:
                        "schemes": list(item.get("schemes") or resolved.schemes),
                        "speaker": item.get("speaker", resolved.speaker) or "", "note": item.get("note", ""),
                        "codebook_version": book.version, "text_sha256": resolved.source}
-            store.append_event(conn, coder, SET_EVENT, payload, entity="unit", entity_id=unit.key)
+            events.append(conn, coder, events.CodingSet(**payload))
     return len(planned)
 
 

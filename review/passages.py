@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from review.errors import WorkbenchError
+
 if TYPE_CHECKING:
     from review.project import Review
 
 
-class PassageError(ValueError):
+class PassageError(WorkbenchError, ValueError):
     pass
 
 

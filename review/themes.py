@@ -22,6 +22,8 @@ import pandas as pd
 
 from review import coding, tables
 
+from review.errors import WorkbenchError
+
 if TYPE_CHECKING:
     from review.project import Review
 
@@ -31,7 +33,7 @@ NOT_RECORDED = "not recorded"
 QUOTES_IN_SUMMARY = 3
 
 
-class ThemeError(ValueError):
+class ThemeError(WorkbenchError, ValueError):
     pass
 
 
