@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 from sqlalchemy import select
 
-from review import store, yaml_lines
+from review import events, store, yaml_lines
 from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -50,6 +50,9 @@ ADD, EDIT, MOVE, RENAME, MERGE, SPLIT, RETIRE = (
     "codebook.add", "codebook.edit", "codebook.move", "codebook.rename", "codebook.merge", "codebook.split",
     "codebook.retire")
 CODEBOOK_EVENTS = (ADD, EDIT, MOVE, RENAME, MERGE, SPLIT, RETIRE)
+# Written by review.coding; replayed here, in log order with the codebook's own events, so that a
+# merge, rename or split moves the codings made before it (and this module needs no import of coding).
+CODING_EVENT = "coding.set"
 POLARITIES = ("barrier", "facilitator")
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,79}$")
 FIELDS = ("code", "label", "definition", "parent", "polarity", "level")
@@ -313,6 +316,50 @@ def current(review: "Review", until: int | None = None, conn=None) -> Codebook:
     return book
 
 
+def replay_with_codings(review: "Review") -> tuple[Codebook, list[tuple[int, str, dict, list[str]]]]:
+    """The codebook in force, and every current coding as (event id, time, payload, codes now).
+
+    The latest coding per unit and coder counts; one whose codes are now empty is left out.
+    """
+    with store.read_connection(review.engine) as conn:
+        rows = conn.execute(select(store.events.c.id, store.events.c.kind, store.events.c.payload,
+                                   store.events.c.created_at)
+                            .where(store.events.c.kind.in_((*CODEBOOK_EVENTS, CODING_EVENT)))
+                            .order_by(store.events.c.id)).all()
+    book = Codebook()
+    codings: dict[tuple[str, str], list] = {}  # (unit key, coder) -> [event id, time, payload, codes]
+    for event_id, kind, payload, created in rows:
+        data = json.loads(payload)
+        if kind == CODING_EVENT:
+            codings[(data["key"], data["coder"])] = [event_id, created, data, list(data["codes"])]
+            continue
+        apply(book, kind, data)
+        if kind == MERGE:
+            mapping = {data["absorb"]: [data["keep"]]}
+        elif kind == RENAME:
+            mapping = {data["code"]: [data["new_code"]]}
+        elif kind == SPLIT:
+            assign = {int(k): v for k, v in data["assign"].items()}
+            for entry in codings.values():
+                if data["code"] in entry[3]:
+                    entry[3] = _mapped(entry[3], {data["code"]: assign.get(entry[0], [])})
+            continue
+        else:
+            continue
+        for entry in codings.values():
+            entry[3] = _mapped(entry[3], mapping)
+    return book, [tuple(entry) for entry in codings.values() if entry[3]]
+
+
+def _mapped(codes: list[str], mapping: dict[str, list[str]]) -> list[str]:
+    return list(dict.fromkeys(t for c in codes for t in mapping.get(c, [c])))
+
+
+def _codings_using(review: "Review") -> dict[int, list[str]]:
+    """coding id -> its codes now, for every current coding."""
+    return {event_id: codes for event_id, _, _, codes in replay_with_codings(review)[1]}
+
+
 def history(review: "Review") -> pd.DataFrame:
     """One row per codebook change: version, event, who, when, what."""
     with store.read_connection(review.engine) as conn:
@@ -329,8 +376,6 @@ def history(review: "Review") -> pd.DataFrame:
 
 def _write(review: "Review", who: str, items: list[tuple[str, dict, str]]) -> None:
     """Append codebook events in one transaction (typed and checked by review.events)."""
-    from review import events
-
     classes = {cls.kind: cls for cls in (events.CodeAdded, events.CodeEdited, events.CodeMoved, events.CodeRenamed,
                                          events.CodesMerged, events.CodeSplit, events.CodeRetired)}
     with store.write_transaction(review.engine) as conn:
@@ -419,13 +464,11 @@ def merge_codes(review: "Review", keep: str, absorb: str, who: str) -> None:
 
 def retire_code(review: "Review", code: str, who: str) -> None:
     """Take an unused code out of the codebook (a used one is merged or split instead)."""
-    from review import coding
-
     book = current(review)
     book.get(code)
     if book.children(code):
         raise CodebookError(f"code {code!r} has child codes; move or merge them first")
-    used = [c for c in coding.current_codings(review) if code in c.codes]
+    used = [i for i, codes in _codings_using(review).items() if code in codes]
     if used:
         raise CodebookError(f"code {code!r} is applied in {len(used)} coding(s); merge it into another code "
                             f"or split it instead of retiring it")
@@ -440,8 +483,6 @@ def split_code(review: "Review", code: str, into: Iterable[dict], assign: dict[i
     polarity, level (the parent is the split code's). Every coding of the split code
     must be assigned, so nothing coded is lost.
     """
-    from review import coding
-
     book = current(review)
     source = book.get(code)
     new_codes = []
@@ -454,7 +495,7 @@ def split_code(review: "Review", code: str, into: Iterable[dict], assign: dict[i
     if len(new_codes) < 2:
         raise CodebookError("a split needs at least two new codes")
     names = {n["code"] for n in new_codes}
-    using = {c.coding_id: c for c in coding.current_codings(review) if code in c.codes}
+    using = {i for i, codes in _codings_using(review).items() if code in codes}
     assign = {int(k): ([v] if isinstance(v, str) else list(v)) for k, v in (assign or {}).items()}
     missing = sorted(set(using) - set(assign))
     if missing:
@@ -480,8 +521,6 @@ def import_file(review: "Review", path: str | Path, who: str) -> dict[str, int]:
     file is retired if nothing is coded with it, else refused (merge it instead).
     Returns counts of codes added, edited, moved and retired.
     """
-    from review import coding
-
     codes, levels = load_file(path)
     book = current(review)
     items: list[tuple[str, dict, str]] = []
@@ -490,7 +529,7 @@ def import_file(review: "Review", path: str | Path, who: str) -> dict[str, int]:
         if c.code in book.gone:
             raise CodebookError(f"code {c.code!r} no longer exists ({book.gone[c.code]}); use another id", str(path))
     file_ids = {c.code for c in codes}
-    used = {code for c in coding.current_codings(review) for code in c.codes}
+    used = {c for codes in _codings_using(review).values() for c in codes}
     dropped = [c for c in book.codes if c not in file_ids]
     in_use = sorted(set(dropped) & used)
     if in_use:

@@ -23,7 +23,6 @@ split gives each coding the new codes it was assigned.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from itertools import combinations
 from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
-from sqlalchemy import select
 
 from review import codebook as cb
 from review import events, store
@@ -41,7 +39,7 @@ from review.errors import WorkbenchError
 if TYPE_CHECKING:
     from review.project import Review
 
-SET_EVENT = "coding.set"
+SET_EVENT = cb.CODING_EVENT
 FINDING, PASSAGE = "finding", "passage"
 QUALITATIVE_TEMPLATE = "qualitative_study"
 
@@ -258,39 +256,11 @@ def code_many(review: "Review", items: list[dict], who: str) -> int:
 
 def replay(review: "Review") -> tuple[cb.Codebook, list[Coding]]:
     """The codebook in force and every current coding (non-empty), codebook changes applied to them."""
-    kinds = (*cb.CODEBOOK_EVENTS, SET_EVENT)
-    with store.read_connection(review.engine) as conn:
-        rows = conn.execute(select(store.events.c.id, store.events.c.kind, store.events.c.payload,
-                                   store.events.c.created_at)
-                            .where(store.events.c.kind.in_(kinds)).order_by(store.events.c.id)).all()
-    book = cb.Codebook()
-    codings: dict[tuple[str, str], Coding] = {}
-    for event_id, kind, payload, created in rows:
-        data = json.loads(payload)
-        if kind == SET_EVENT:
-            codings[(data["key"], data["coder"])] = Coding(
-                event_id, Unit.from_dict(data["unit"]), data["coder"], list(data["codes"]), data["quote"],
-                data["location"], list(data["schemes"]), data.get("speaker", ""), data.get("note", ""),
-                data.get("codebook_version", 0), created)
-            continue
-        cb.apply(book, kind, data)
-        if kind == cb.MERGE:
-            _replace(codings.values(), lambda c: [data["keep"]] if c == data["absorb"] else [c])
-        elif kind == cb.RENAME:
-            _replace(codings.values(), lambda c: [data["new_code"]] if c == data["code"] else [c])
-        elif kind == cb.SPLIT:
-            assign = {int(k): v for k, v in data["assign"].items()}
-            for coding in codings.values():
-                if data["code"] in coding.codes:
-                    targets = assign.get(coding.coding_id, [])
-                    coding.codes = list(dict.fromkeys(
-                        t for c in coding.codes for t in (targets if c == data["code"] else [c])))
-    return book, [c for c in codings.values() if c.codes]
-
-
-def _replace(codings, mapping) -> None:
-    for coding in codings:
-        coding.codes = list(dict.fromkeys(t for c in coding.codes for t in mapping(c)))
+    book, rows = cb.replay_with_codings(review)
+    return book, [Coding(event_id, Unit.from_dict(data["unit"]), data["coder"], codes, data["quote"],
+                         data["location"], list(data["schemes"]), data.get("speaker", ""), data.get("note", ""),
+                         data.get("codebook_version", 0), created)
+                  for event_id, created, data, codes in rows]
 
 
 def current_codings(review: "Review") -> list[Coding]:
