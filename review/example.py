@@ -12,15 +12,20 @@ from pathlib import Path
 
 import yaml
 
-from review import extraction, schemes, screening
+from review import extraction, resources, schemes, screening
 from review.project import Review
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "mason2014"
+# The installed copy of examples/mason2014 (review/resources.py), not the checkout's.
+EXAMPLE = resources.example_folder("mason2014")
 
 
 def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
+
+
+def source_file(source: dict) -> Path:
+    """An entry of sources.yaml (its file named as in the repository) as a bundled file."""
+    return resources.bundled(source["file"])
 
 
 STEPS = ("import", "dedupe", "screen", "extract", "qualitative", "report")
@@ -50,7 +55,7 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
         review = Review.init(folder, protocol=EXAMPLE / "review.yaml")
     for source in example_sources():
         result = review.import_file(
-            REPO / source["file"], source=source["source"], search_date=source.get("search_date"),
+            source_file(source), source=source["source"], search_date=source.get("search_date"),
             who="demo", progress=not quiet,
         )
         if not quiet:

@@ -76,3 +76,9 @@ def test_report_has_a_qualitative_section_only_with_codings(folder, tmp_path):
     finally:
         empty.close()
     assert "Qualitative synthesis" not in text
+
+
+def test_themes_json(folder, capsys):
+    assert main(["themes", str(folder), "--by", "country", "--coder", "jh", "--json"]) == 0
+    rows = {row["code"]: row for row in json.loads(capsys.readouterr().out)}
+    assert (rows["org"]["england"], rows["org"]["sweden"], rows["org"]["schemes"]) == (3, 2, 3)
