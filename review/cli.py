@@ -796,7 +796,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("codes", help="the codebook of the qualitative synthesis: list or tree (load/write YAML)")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the review folder")
     p.add_argument("action", nargs="?", choices=("list", "tree"), default="list",
                    help="list (a table, default) or tree (indented)")
     p.add_argument("--json", action="store_true", help="the codebook in force as JSON")
@@ -806,9 +806,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_codes)
 
     p = sub.add_parser("themes", help="theme x scheme (country, IRM type) matrix of coded findings and passages")
-    p.add_argument("dir")
-    p.add_argument("--by", choices=("scheme", "study", "country", "irm_type"), default="scheme")
-    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv")
+    p.add_argument("dir", help="the review folder")
+    p.add_argument("--by", choices=("scheme", "study", "country", "irm_type"), default="scheme",
+                   help="the columns: schemes (ids), studies (names), countries or IRM types")
+    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv",
+                   help="csv keeps codes; markdown and html show labels")
     p.add_argument("--coder", help="only this coder's codings (default: a unit counts if any coder applied the code)")
     p.add_argument("--quotes", metavar="CODE[:COLUMN]", help="list the quotes behind a row or one cell instead")
     p.add_argument("--json", action="store_true", help="one object per theme (or per quote with --quotes)")

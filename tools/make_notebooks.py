@@ -511,9 +511,10 @@ def notebook_06():
             "from IPython.display import SVG, display\n"
             "\n"
             "from review import codebook, coding, plots, themes\n"
-            "from review.example import EXAMPLE, REPO, build_example\n"
+            "from pathlib import Path\n"
+            "from review.example import build_example\n"
             "\n"
-            "folder = REPO / \"build\" / \"notebook-06\"\n"
+            "folder = Path(\"build\") / \"notebook-06\"  # next to this notebook\n"
             "review = build_example(folder, quiet=True, through=\"qualitative\")"
         ),
         new_markdown_cell("## One study, two deposits\n\nSeeds 000 (Warwick) and 001 (Kent) share no metadata; "
