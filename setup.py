@@ -12,10 +12,12 @@ package in an editable install on Python 3.11.
 from setuptools import find_namespace_packages, setup
 
 BUNDLED = {f"review.data.{folder}": folder for folder in ("extraction_templates", "examples", "references")}
-DATA_FILES = ["*.yaml", "*.md", "*.json", "*.csv", "*.ris"]
+DATA_FILES = ["*.yaml", "*.md", "*.json", "*.csv", "*.ris", "*.txt"]
 
 setup(
     packages=[*find_namespace_packages(include=["review", "review.*"], exclude=["*.__pycache__"]), *BUNDLED],
     package_dir=BUNDLED,
-    package_data={name: [*DATA_FILES, *(f"*/{pattern}" for pattern in DATA_FILES)] for name in BUNDLED},
+    package_data={name: [*DATA_FILES, *(f"*/{pattern}" for pattern in DATA_FILES),
+                         *(f"*/*/{pattern}" for pattern in DATA_FILES)]  # examples/mason2014/full_texts/
+                  for name in BUNDLED},
 )

@@ -402,6 +402,49 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_codes(args) -> int:
+    from review import codebook
+
+    with Review.open(args.dir) as review:
+        if args.load:
+            counts = codebook.import_file(review, args.load, who=args.who or default_actor())
+            print(f"{args.load}: " + ", ".join(f"{n} {what}" for what, n in counts.items()), file=sys.stderr)
+        book = codebook.current(review)
+        if args.write:
+            codebook.export_file(review, args.write)
+            print(f"wrote {args.write}", file=sys.stderr)
+    if args.json:
+        codes = [{**c.to_dict(), "depth": book.depth(c.code)} for c in book.walk()]
+        print(json.dumps({"version": book.version, "levels": list(book.levels), "codes": codes,
+                          "retired": book.gone}, ensure_ascii=False, indent=2))
+        return 0
+    if not book.codes:
+        print("the codebook is empty (load one with --load FILE.yaml)")
+        return 0
+    if args.action == "tree":
+        print("\n".join(book.tree_lines()))
+    else:
+        print(book.frame().drop(columns=["depth", "definition"]).to_string(index=False))
+    print(f"{len(book.codes)} codes, codebook version {book.version}", file=sys.stderr)
+    return 0
+
+
+def _cmd_themes(args) -> int:
+    from review import themes
+
+    with Review.open(args.dir) as review:
+        matrix = themes.matrix(review, args.by, coder=args.coder)
+        if args.quotes:
+            code, _, column = args.quotes.partition(":")
+            frame = matrix.quotes(code, column or None)
+            if args.json:
+                return _print_json(_frame_json(frame))
+            from review import tables
+
+            return _write(tables.render(frame, args.format, index=False), args.out)
+    if args.json:
+        return _print_json(_frame_json(matrix.table(labels=False).reset_index()))
+    return _write(matrix.render(args.format), args.out)
 def _print_json(data) -> int:
     print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -870,6 +913,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("codes", help="the codebook of the qualitative synthesis: list or tree (load/write YAML)")
+    p.add_argument("dir", help="the review folder")
+    p.add_argument("action", nargs="?", choices=("list", "tree"), default="list",
+                   help="list (a table, default) or tree (indented)")
+    p.add_argument("--json", action="store_true", help="the codebook in force as JSON")
+    p.add_argument("--load", metavar="FILE.yaml", help="bring the codebook in line with this YAML file first")
+    p.add_argument("--write", metavar="FILE.yaml", help="write the codebook in force as YAML")
+    p.add_argument("--who", help="who loads the file (default $REVIEW_USER or login)")
+    p.set_defaults(func=_cmd_codes)
+
+    p = sub.add_parser("themes", help="theme x scheme (country, IRM type) matrix of coded findings and passages")
+    p.add_argument("dir", help="the review folder")
+    p.add_argument("--by", choices=("scheme", "study", "country", "irm_type"), default="scheme",
+                   help="the columns: schemes (ids), studies (names), countries or IRM types")
+    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv",
+                   help="csv keeps codes; markdown and html show labels")
+    p.add_argument("--coder", help="only this coder's codings (default: a unit counts if any coder applied the code)")
+    p.add_argument("--quotes", metavar="CODE[:COLUMN]", help="list the quotes behind a row or one cell instead")
+    p.add_argument("--json", action="store_true", help="one object per theme (or per quote with --quotes)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.set_defaults(func=_cmd_themes)
 
     p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) through its report")
     p.add_argument("dir", metavar="DIR", nargs="?", default="build/mason2014",

@@ -565,3 +565,145 @@ class StoppingRuleFired(Event):
 
     def entity_id(self) -> str:
         return self.stage
+
+
+# --- qualitative synthesis: the codebook and coding (review.codebook, review.coding) ------------
+# review.coding replays these kinds with the codebook's, in log order, so a merge, rename or
+# split moves the codings made before it; they change no state the read model serves.
+
+_POLARITIES = (None, "barrier", "facilitator")
+
+
+def _code_fields_ok(kind: str, code: str, label: str, polarity) -> None:
+    _require(_text(code) and bool(code), kind, "code", "a code needs an id")
+    _require(_text(label) and bool(label), kind, "label", "a code needs a label")
+    _require(polarity in _POLARITIES, kind, "polarity", f"must be barrier or facilitator, not {polarity!r}")
+
+
+class _CodeEvent(Event):
+    entity: ClassVar[str] = "code"
+
+    def entity_id(self):
+        return getattr(self, "code")
+
+
+@register
+@dataclass(frozen=True)
+class CodeAdded(_CodeEvent):
+    kind: ClassVar[str] = "codebook.add"
+    omit_if_none: ClassVar[tuple[str, ...]] = ("levels",)
+    code: str
+    label: str
+    definition: str = ""
+    parent: str | None = None
+    polarity: str | None = None
+    level: str | None = None
+    levels: list | None = None  # the allowed levels, given with the first code of a codebook file
+
+    def check(self) -> None:
+        _code_fields_ok(self.kind, self.code, self.label, self.polarity)
+
+
+@register
+@dataclass(frozen=True)
+class CodeEdited(_CodeEvent):
+    kind: ClassVar[str] = "codebook.edit"
+    code: str
+    changes: dict
+
+    def check(self) -> None:
+        _require(isinstance(self.changes, dict) and bool(self.changes), self.kind, "changes", "nothing changed")
+        _require(set(self.changes) <= {"label", "definition", "polarity", "level"}, self.kind, "changes",
+                 "only label, definition, polarity and level are edited")
+        _require(self.changes.get("polarity") in _POLARITIES, self.kind, "polarity",
+                 "must be barrier or facilitator")
+
+
+@register
+@dataclass(frozen=True)
+class CodeMoved(_CodeEvent):
+    kind: ClassVar[str] = "codebook.move"
+    code: str
+    parent: str | None
+
+    def check(self) -> None:
+        _require(self.parent != self.code, self.kind, "parent", "a code cannot be its own parent")
+
+
+@register
+@dataclass(frozen=True)
+class CodeRenamed(_CodeEvent):
+    kind: ClassVar[str] = "codebook.rename"
+    code: str
+    new_code: str
+    label: str
+
+    def check(self) -> None:
+        _require(_text(self.new_code) and self.new_code != self.code, self.kind, "new_code", "give a new id")
+
+
+@register
+@dataclass(frozen=True)
+class CodesMerged(Event):
+    kind: ClassVar[str] = "codebook.merge"
+    entity: ClassVar[str] = "code"
+    keep: str
+    absorb: str
+
+    def entity_id(self):
+        return self.absorb
+
+    def check(self) -> None:
+        _require(self.keep != self.absorb, self.kind, "absorb", "cannot merge a code with itself")
+
+
+@register
+@dataclass(frozen=True)
+class CodeSplit(_CodeEvent):
+    kind: ClassVar[str] = "codebook.split"
+    code: str
+    into: list  # the new codes, each a mapping of code, label, definition, parent, polarity, level
+    assign: dict  # coding id (as text) -> the new code(s) it gets
+
+    def check(self) -> None:
+        _require(isinstance(self.into, list) and len(self.into) >= 2, self.kind, "into",
+                 "a split needs at least two new codes")
+        names = {item.get("code") for item in self.into}
+        _require(all(set(v) <= names for v in self.assign.values()), self.kind, "assign",
+                 "every coding goes to one of the new codes")
+
+
+@register
+@dataclass(frozen=True)
+class CodeRetired(_CodeEvent):
+    kind: ClassVar[str] = "codebook.retire"
+    code: str
+
+
+@register
+@dataclass(frozen=True)
+class CodingSet(Event):
+    """One coder's codes for one unit (a finding or a passage); the latest per unit and coder counts."""
+
+    kind: ClassVar[str] = "coding.set"
+    entity: ClassVar[str] = "unit"
+    unit: dict
+    key: str
+    coder: str
+    codes: list
+    quote: str
+    location: str
+    schemes: list
+    speaker: str = ""
+    note: str = ""
+    codebook_version: int = 0
+    text_sha256: str = ""
+
+    def entity_id(self):
+        return self.key
+
+    def check(self) -> None:
+        _require(self.unit.get("kind") in ("finding", "passage"), self.kind, "unit", "a finding or a passage")
+        _require(_text(self.coder) and bool(self.coder), self.kind, "coder", "name the coder")
+        _require(isinstance(self.codes, list) and all(_text(c) for c in self.codes), self.kind, "codes",
+                 "codes are a list of code ids")

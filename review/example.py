@@ -28,7 +28,7 @@ def source_file(source: dict) -> Path:
     return resources.bundled(source["file"])
 
 
-STEPS = ("import", "dedupe", "screen", "extract", "report")
+STEPS = ("import", "dedupe", "screen", "extract", "qualitative", "report")
 REPORT_DIR = "report"
 
 
@@ -38,7 +38,10 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
     Steps: import the search exports, deduplicate, bring in the screening
     decisions (the paper's outcome, examples/mason2014/screening_decisions.csv),
     load the 38 schemes' extracted data (examples/mason2014/irm_schemes.json),
-    then write the report (tables, votes, plots, PRISMA, methods) into `folder/report`.
+    then the qualitative synthesis (examples/mason2014/qualitative.yaml: two qualitative
+    studies' findings, passages of their full texts and the schemes' extracted barriers,
+    coded against examples/mason2014/codebook.yaml), then write the report (tables,
+    votes, plots, PRISMA, methods, themes) into `folder/report`.
     """
     if through not in STEPS:
         raise ValueError(f"through must be one of {', '.join(STEPS)}")
@@ -75,6 +78,8 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
             frame = schemes.schemes_frame(review)
             print(f"\nextraction: {count} schemes extracted with irm_scheme, informed by "
                   f"{len(set().union(*frame['record_ids']))} included reports")
+    if "qualitative" in wanted:
+        qualitative_step(review, quiet)
     if "report" in wanted:
         report_step(review, folder / REPORT_DIR, quiet)
     return review
@@ -101,3 +106,81 @@ def screen_step(review: Review, quiet: bool) -> None:
         print(screening.status_frame(review).to_string())
         print("\nfull-text exclusions by primary reason:")
         print(screening.exclusion_reasons(review, "full_text").to_string(index=False))
+
+
+def qualitative_step(review: Review, quiet: bool) -> None:
+    """The qualitative evidence (seeds 000/001 and 004) and its coding, as a reviewer would add it.
+
+    The three reports come from repositories and a website (PRISMA: other methods);
+    seeds 000 and 001 are one article deposited twice, so a reviewer marks them the
+    same (one cluster, both records kept); both stages include them; the full texts
+    are attached; each study's findings are extracted with the qualitative_study
+    template; then the codebook is loaded and findings, passages and the 38
+    schemes' extracted barriers are coded.
+    """
+    import json
+    import tempfile
+
+    from review import clusters, codebook, coding, passages, screening
+
+    plan = yaml.safe_load((EXAMPLE / "qualitative.yaml").read_text(encoding="utf-8"))
+    coder = plan["coder"]
+    sources = plan["reports"]
+    review.import_file(EXAMPLE / sources["file"], source=sources["source"], source_kind=sources["source_kind"],
+                       search_date=sources["search_date"], who="demo", progress=False)
+    records = review.records_frame()
+    by_source = dict(zip(records["source_id"], records["record_id"].astype(int)))
+    for group in sources["same_study"]:
+        first, *rest = [by_source[s] for s in group]
+        for other in rest:
+            clusters.decide(review, first, other, clusters.SAME, who="demo",
+                            note="one article deposited in two repositories")
+    new = sorted({by_source[s] for study in plan["studies"] for s in study["reports"]})
+    state = screening.ScreeningState.load(review)
+    for stage in state.stages:
+        for reviewer in ("am", "mg"):
+            for record in dict.fromkeys(state.clusters.get(r, r) for r in new):
+                screening.decide(review, stage, reviewer, record, screening.INCLUDE)
+    folder = review.path / "full_texts"
+    folder.mkdir(exist_ok=True)
+    for study in plan["studies"]:
+        text = study["full_text"]
+        target = folder / Path(text["file"]).name
+        shutil.copyfile(EXAMPLE / text["file"], target)
+        screening.attach_full_text(review, by_source[text["report"]], str(target.relative_to(review.path)),
+                                   who="demo")
+    rows = [{"scheme_id": s["scheme_id"], "scheme_name": s["scheme_name"],
+             "report_source_ids": "; ".join(s["reports"]), "values": s["values"]} for s in plan["studies"]]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "qualitative_studies.json"
+        path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        extraction.import_extractions(review, "qualitative_study", path, who="demo")
+    codebook.import_file(review, EXAMPLE / "codebook.yaml", who="demo")
+
+    items = []
+    for study in plan["studies"]:
+        for row, codes in enumerate(study["codes"], start=1):
+            items.append({"unit": coding.finding(study["scheme_id"], row), "codes": codes, "coder": coder})
+    documents = {}
+    for item in plan["passages"]:
+        record = by_source[item["report"]]
+        document = documents.setdefault(record, passages.for_record(review, record))
+        page, start, end = document.find(item["quote"])
+        items.append({"unit": coding.passage(record, page, start, end), "codes": item["codes"], "coder": coder})
+    barriers = {s: v.get("barriers") for s, v in extraction.final_values(review, "irm_scheme").items()}
+    for item in plan["extracted_barriers"]:
+        start = barriers[item["scheme_id"]].index(item["quote"])
+        unit = coding.finding(item["scheme_id"], field="barriers", template="irm_scheme", start=start,
+                              end=start + len(item["quote"]))
+        items.append({"unit": unit, "codes": item["codes"], "coder": coder})
+    count = coding.code_many(review, items, who="demo")
+    if not quiet:
+        from review import themes
+
+        book = codebook.current(review)
+        reports = len({review.cluster_ids()[r] for r in new})
+        print(f"\nqualitative: {len(plan['studies'])} qualitative studies in {reports} reports ({len(new)} records: "
+              f"seeds 000 and 001 are one article), codebook of {len(book.codes)} codes, {count} units coded")
+        table = themes.matrix(review, "scheme", codes=["mason_barriers"]).table()
+        print("\nMason et al.'s barriers across schemes (coded units):")
+        print(table.loc[:, (table != 0).any()].to_string())

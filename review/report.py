@@ -257,6 +257,53 @@ def _schemes_table(review: "Review", data: synthesis.Extracted) -> str:
     return tables.to_html(pd.DataFrame(rows), index=False, caption=f"{len(rows)} schemes with extracted data")
 
 
+def _qualitative_parts(review: "Review", out: Path) -> list[Part]:
+    """Themes across schemes, the thematic summary, theme frequency and coder agreement; only when codings exist."""
+    from review import coding, plots, themes
+
+    if not coding.current_codings(review):
+        return []
+    folder, figures = out / "tables", out / "figures"
+    folder.mkdir(exist_ok=True)
+    figures.mkdir(exist_ok=True)
+    body = []
+    summary = themes.summary(review, max_depth=1)
+    _save_table(folder, "thematic_summary", themes.render_summary(summary, "csv"),
+                themes.render_summary(summary, "markdown"), themes.render_summary(summary, "html"))
+    body.append("<h3>Thematic summary (themes and their first level of sub-themes)</h3>")
+    body.append(themes.render_summary(summary, "html"))
+    body.append('<p><a href="tables/thematic_summary.csv">CSV</a> <a href="tables/thematic_summary.md">MD</a></p>')
+    for by, title in (("scheme", "Themes by scheme"), ("country", "Themes by country"),
+                      ("irm_type", "Themes by IRM type")):
+        matrix = themes.matrix(review, by)
+        _save_table(folder, f"themes_by_{by}", matrix.render("csv"), matrix.render("markdown"),
+                    matrix.render("html"))
+        body.append(f"<h3>{html.escape(title)}</h3>")
+        links = " ".join(f'<a href="tables/themes_by_{by}.{ext}">{ext.upper()}</a>' for ext in ("csv", "md", "html"))
+        if by == "scheme":
+            body.append(f"<details><summary>Full matrix ({len(matrix.counts)} codes × "
+                        f"{len(matrix.counts.columns)} schemes)</summary>{matrix.render('html')}</details>")
+        else:
+            body.append(matrix.render("html"))
+        body.append(f"<p>{links}</p>")
+    try:
+        fig = themes.frequency_figure(review, max_depth=1)
+    except themes.ThemeError as exc:
+        body.append(_problem(str(exc)))
+    else:
+        plots.save_figure(fig, figures / "theme_frequency.png")
+        svg = plots.save_figure(fig, figures / "theme_frequency.svg")
+        body.append(_figure_html(svg, "Theme frequency: number of schemes in which each theme (and its first "
+                                      "level of sub-themes) appears; colour by polarity.", "Theme frequency"))
+    agreement = coding.agreement(review)
+    if not agreement.empty:
+        (folder / "coding_agreement.csv").write_text(tables.to_csv(agreement, index=False), encoding="utf-8")
+        body.append("<h3>Agreement between coders</h3>")
+        body.append(tables.to_html(agreement, index=False, caption="Per code, over the units both coders coded: "
+                                   "Cohen's kappa, or percentage agreement where kappa is undefined"))
+    return [Part("qualitative", "Qualitative synthesis: themes across schemes", body)]
+
+
 def _page(review: "Review", parts: list[Part], stamp: str) -> str:
     protocol = review.protocol
     nav = "".join(f'<li><a href="#{p.anchor}">{html.escape(p.title)}</a></li>' for p in parts)
@@ -278,7 +325,8 @@ def write_report(review: "Review", out: str | Path, template: str = synthesis.DE
     steps = [("PRISMA flow", lambda: [_prisma_part(review, out)]),
              ("methods", lambda: [_methods_part(review, out)]),
              ("agreement", lambda: [_agreement_part(review, out)]),
-             ("synthesis", lambda: _synthesis_parts(review, out, template))]
+             ("synthesis", lambda: _synthesis_parts(review, out, template)),
+             ("qualitative", lambda: _qualitative_parts(review, out))]
     parts: list[Part] = []
     with tqdm(steps, desc="report", unit="part", disable=not progress) as bar:
         for name, make in bar:

@@ -176,5 +176,7 @@ def test_demo_runs_the_worked_example_through_the_report(tmp_path, cli):
     assert result.returncode == 0, result.stderr
     index = tmp_path / "demo" / "report" / "index.html"
     assert f"report: {index.resolve()}" in result.stdout
-    assert "PRISMA: 183 records screened, 152 reports assessed, 38 studies in 114 reports" in result.stdout
+    # 38 schemes in 114 reports, plus the qualitative step's two studies in two reports (found by other methods).
+    assert "PRISMA: 183 records screened, 152 reports assessed, 40 studies in 116 reports" in result.stdout
+    assert "qualitative: 2 qualitative studies in 2 reports (3 records" in result.stdout
     assert index.is_file()

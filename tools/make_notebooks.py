@@ -494,6 +494,144 @@ def notebook_05():
     ]
 
 
+def notebook_06():
+    return [
+        new_markdown_cell(
+            "# 6 · Qualitative meta-synthesis: codebook, coding, themes across schemes\n\n"
+            "Thematic synthesis (Thomas & Harden 2008): code findings line by line, group codes into themes, "
+            "and report which themes recur across which schemes. The worked example adds two qualitative "
+            "studies — the Better Care Fund evaluation (Harlock et al. 2019; seeds 000 and 001, one article "
+            "deposited in two repositories, counted once) and the Integrated Care and Support Pioneers "
+            "evaluation (Erens et al.; seed 004) — and codes their findings, passages of their full texts, and "
+            "the barriers extracted for the 38 schemes of Mason et al. (2014), against a codebook built from the "
+            "frameworks those documents report. The command line: `review codes DIR [list|tree] [--json]`, "
+            "`review themes DIR --by scheme|country|irm_type [--format csv|markdown|html]`."
+        ),
+        new_code_cell(
+            "from IPython.display import SVG, display\n"
+            "\n"
+            "from review import codebook, coding, plots, themes\n"
+            "from pathlib import Path\n"
+            "from review.example import build_example\n"
+            "\n"
+            "folder = Path(\"build\") / \"notebook-06\"  # next to this notebook\n"
+            "review = build_example(folder, quiet=True, through=\"qualitative\")"
+        ),
+        new_markdown_cell("## One study, two deposits\n\nSeeds 000 (Warwick) and 001 (Kent) share no metadata; "
+                          "a reviewer marked them the same, so they are one record cluster: both copies are kept "
+                          "as reports, and the study counts once."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "from review import schemes\n"
+            "records = review.records_frame()\n"
+            "bcf = records[records[\"source_id\"].str.startswith(\"harlock\")]\n"
+            "print(bcf[[\"source_id\", \"cluster_id\"]].assign(cluster_id=lambda f: f.cluster_id == "
+            "f.cluster_id.iloc[0]).to_string(index=False))\n"
+            "frame = schemes.schemes_frame(review)\n"
+            "print(frame[frame.scheme_id.isin([\"BCF\", \"ICSP\"])][[\"scheme_id\", \"name\", "
+            "\"reports\"]].to_string(index=False))"
+        ),
+        new_markdown_cell("## The codebook\n\nA tree of codes (id, label, definition, parent, optional "
+                          "polarity and level), kept as YAML (`examples/mason2014/codebook.yaml`) and versioned "
+                          "through the log: every add, edit, move, rename, merge and split is an event."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "book = codebook.current(review)\n"
+            "print(f\"{len(book.codes)} codes, version {book.version}\")\n"
+            "print(\"\\n\".join(book.tree_lines()[:8]))"
+        ),
+        new_markdown_cell("Editing in the notebook: the same functions the command line and the widget use. "
+                          "Here a sub-theme is added under Harlock et al.'s wider contextual issues, and a "
+                          "label is edited; the history shows both."),
+        new_code_cell(
+            "codebook.add_code(review, \"bcf_early_impacts\", \"Perceptions of early impacts\", who=\"demo\",\n"
+            "                  parent=\"bcf_contextual\", polarity=\"facilitator\")\n"
+            "codebook.edit_code(review, \"mason_it_systems\", who=\"demo\", label=\"Linking IT systems "
+            "across organisations\")\n"
+            "codebook.history(review).tail(3)[[\"version\", \"kind\", \"code\", \"who\"]]"
+        ),
+        new_markdown_cell("The YAML file is the codebook in force at any time: write it, edit it (in any editor "
+                          "or here), and load it back; a file with a cycle, a duplicate code or a dangling parent "
+                          "is refused with its line, and nothing is changed."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "path = codebook.export_file(review, folder / \"codebook.yaml\")\n"
+            "text = path.read_text(encoding=\"utf-8\")\n"
+            "path.write_text(text.replace(\"parent: bcf_contextual\\n  polarity: facilitator\", "
+            "\"parent: bcf_relational\\n  polarity: facilitator\"), encoding=\"utf-8\")\n"
+            "print(codebook.import_file(review, path, who=\"demo\"))\n"
+            "bad = folder / \"bad_codebook.yaml\"\n"
+            "bad.write_text(text + \"- code: orphan\\n  label: Orphan\\n  parent: nowhere\\n\", "
+            "encoding=\"utf-8\")\n"
+            "try:\n"
+            "    codebook.import_file(review, bad, who=\"demo\")\n"
+            "except codebook.CodebookError as exc:\n"
+            "    print(f\"refused, line {exc.line}: {exc.reason}\")"
+        ),
+        new_markdown_cell("## Themes across schemes\n\nA cell counts the coded findings and passages of a scheme "
+                          "with the theme or any code below it. Mason et al.'s four barriers recur across the "
+                          "schemes of the review and both qualitative studies:"),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "matrix = themes.matrix(review, \"scheme\", codes=[\"mason_barriers\"])\n"
+            "table = matrix.table()\n"
+            "print(table.loc[:, (table != 0).any()].drop(columns=\"theme\").to_string())"
+        ),
+        new_markdown_cell("The quotes behind any cell, with where they come from and who said them:"),
+        new_code_cell("matrix.quotes(\"mason_pooling\", \"BCF\")[[\"quote\", \"location\", \"speaker\"]]"),
+        new_markdown_cell("By country and by type of integrated resource mechanism (top two levels of the tree):"),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(themes.matrix(review, \"country\", max_depth=0).table().drop(columns=\"theme\")"
+            ".to_string())"
+        ),
+        new_markdown_cell("## Thematic summary\n\nTheme, definition, number of schemes, illustrative quotes "
+                          "with their sources."),
+        new_code_cell(
+            "summary = themes.summary(review, max_depth=1)\n"
+            "summary[summary.code.str.startswith(\"mason_\")][[\"theme\", \"schemes\", \"scheme_ids\", "
+            "\"illustrative quotes\"]]"
+        ),
+        new_code_cell(
+            "fig = themes.frequency_figure(review, max_depth=1)\n"
+            "display(SVG(filename=plots.save_figure(fig, folder / \"theme_frequency.svg\")))"
+        ),
+        new_markdown_cell("## Coding in the notebook\n\nPick a finding or a page of an attached full text, "
+                          "type the words of a passage and *Select passage* (it is found on the page and "
+                          "highlighted), tick codes in the tree, or add a new code on the fly, then *Save "
+                          "coding*. Several coders can code the same units; `coding.agreement(review)` gives "
+                          "Cohen's kappa per code over the units both coded (percentage agreement where kappa "
+                          "is undefined)."),
+        new_markdown_cell("For illustration only (these are not the study team's codes): a second coder "
+                          "double-codes the first six BCF findings, as Harlock et al. double coded six "
+                          "transcripts before coding the rest."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "second = [[\"bcf_pooled_budgets\"], [\"bcf_pooled_budgets\"], [\"bcf_pooled_budgets\", "
+            "\"mason_pooling\"],\n"
+            "          [\"bcf_boundaries\"], [\"bcf_boundaries\", \"bcf_shared_vision\"], [\"bcf_boundaries\"]]\n"
+            "for row, codes in enumerate(second, start=1):\n"
+            "    coding.code(review, coding.finding(\"BCF\", row), codes, coder=\"second\")\n"
+            "agreement = coding.agreement(review)\n"
+            "print(agreement.drop(columns=[\"label\"]).to_string(index=False))"
+        ),
+        new_code_cell(
+            "from review.widgets.coding import CodingWidget\n"
+            "\n"
+            "CodingWidget(review, coder=\"demo\")"
+        ),
+        new_markdown_cell("## Export\n\nCSV (formula-guarded), Markdown and HTML; the report gains a "
+                          "qualitative section whenever codings exist."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "(folder / \"themes_by_scheme.csv\").write_text(themes.themes(review, \"scheme\", \"csv\"), "
+            "encoding=\"utf-8\")\n"
+            "print(themes.themes(review, \"irm_type\", \"markdown\").splitlines()[0])\n"
+            "review.close()"
+        ),
+    ]
+
+
 def write(name: str, cells) -> None:
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -513,6 +651,7 @@ NOTEBOOK_SOURCES = {
     "03": ("03_extract.ipynb", notebook_03),
     "04": ("04_synthesise.ipynb", notebook_04),
     "05": ("05_report.ipynb", notebook_05),
+    "06": ("06_metasynthesis.ipynb", notebook_06),
 }
 
 
