@@ -297,6 +297,8 @@ class Review:
                                          force, progress, data)
         except OperationalError as exc:
             _discard(pending)
+            if self.team_mode:
+                raise  # the server's own words: the CLI names it
             raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
         except BaseException:
             _discard(pending)
@@ -340,6 +342,8 @@ class Review:
                                            force, progress, warnings)
         except OperationalError as exc:
             _discard(pending)
+            if self.team_mode:
+                raise  # the server's own words: the CLI names it
             raise ReviewError(f"{file}: nothing imported: {database_problem(exc, self.path / DB_FILE)}") from None
         except BaseException:
             _discard(pending)

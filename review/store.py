@@ -522,12 +522,10 @@ def append_event(
         entity_id=None if entity_id is None else str(entity_id),
         payload=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True),
     )
-    if conn.dialect.name == "postgresql":
-        # On a server the chain is computed by a trigger (review_chain_event), which sees
-        # every event and the actor the server sets; a screener's own view of the log is
-        # blinded (row-level security), so the client could not know the true tail.
-        conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
-    else:
+    # On a server the chain is computed by a trigger (review_chain_event), which sees
+    # every event and the actor the server sets; a screener's own view of the log is
+    # blinded (row-level security), so the client could not know the true tail.
+    if conn.dialect.name != "postgresql":
         previous = conn.execute(select(events.c.hash).order_by(events.c.id.desc()).limit(1)).scalar() or ""
         values["hash"] = event_hash(previous, values)
     result = conn.execute(insert(events).values(**values))
@@ -559,6 +557,13 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   previous text;
 BEGIN
+  -- One writer at a time chains (held to commit). An id drawn before the lock may be
+  -- below one committed meanwhile: draw again, so ids follow the chain and no event
+  -- becomes visible after a higher one. (A copy's explicit, increasing ids are kept.)
+  PERFORM pg_advisory_xact_lock(hashtext('review.events.chain'));
+  IF NEW.id <= (SELECT max(id) FROM events) THEN
+    NEW.id := nextval(pg_get_serial_sequence('events', 'id'));
+  END IF;
   SELECT hash INTO previous FROM events ORDER BY id DESC LIMIT 1;
   NEW.hash := encode(sha256(convert_to(concat_ws(E'', coalesce(previous, ''),
       coalesce(NEW.created_at, E''), coalesce(NEW.actor, E''), coalesce(NEW.kind, E''),
