@@ -235,12 +235,6 @@ class ScreeningWidget:
             self.list_decisions(**self._listing_request)
 
     def card_html(self, cluster: int) -> str:
-        record = self.session.record(cluster)
-        authors = list(record["authors"])
-        shown = "; ".join(authors[:8]) + (f"; … ({len(authors)} authors)" if len(authors) > 8 else "")
-        year = "" if record["year"] is None or (isinstance(record["year"], float) and math.isnan(record["year"])) \
-            else str(int(record["year"]))
-        meta = " · ".join(escape(x) for x in (shown, year, _text(record["journal"])) if x)
         mine = self.session.my_decision(cluster)
         mine_html = ""
         if mine is not None:
@@ -250,19 +244,29 @@ class ScreeningWidget:
             mine_html = (f"<div class='rv-mine'>Your decision: {DECISION_LABELS[mine.decision]}{reasons}{note}"
                          f" <small>({escape(local_minute(mine.decided_at))})</small></div>")
         full_text = self.session.state.full_texts.get(cluster)
-        full_html = f"<div>Full text: <code>{escape(full_text)}</code></div>" if full_text else ""
-        keywords = "; ".join(record["keywords"])
-        abstract = _text(record["abstract"]) or "(no abstract)"
-        return (
-            "<div class='rv-card'>"
-            f"<div class='rv-meta'>record {cluster}</div>"
-            f"<h3>{highlight_terms(_text(record['title']), self._include, self._exclude)}</h3>"
-            f"<div class='rv-meta'>{meta}</div>{mine_html}{full_html}"
-            f"<div class='rv-abstract'>{highlight_terms(abstract, self._include, self._exclude)}</div>"
-            + (f"<div class='rv-meta'>Keywords: {highlight_terms(keywords, self._include, self._exclude)}</div>"
-               if keywords else "")
-            + "</div>"
-        )
+        if full_text:
+            mine_html += f"<div>Full text: <code>{escape(full_text)}</code></div>"
+        return record_card(cluster, self.session.record(cluster), self._include, self._exclude, mine_html)
+
+
+def record_card(cluster: int, record, include, exclude, extra_html: str = "") -> str:
+    """A record as the reviewer reads it: escaped text, protocol terms marked; `extra_html` is trusted."""
+    authors = list(record["authors"])
+    shown = "; ".join(authors[:8]) + (f"; … ({len(authors)} authors)" if len(authors) > 8 else "")
+    year = "" if record["year"] is None or (isinstance(record["year"], float) and math.isnan(record["year"])) \
+        else str(int(record["year"]))
+    meta = " · ".join(escape(x) for x in (shown, year, _text(record["journal"])) if x)
+    keywords = "; ".join(record["keywords"])
+    abstract = _text(record["abstract"]) or "(no abstract)"
+    return (
+        "<div class='rv-card'>"
+        f"<div class='rv-meta'>record {cluster}</div>"
+        f"<h3>{highlight_terms(_text(record['title']), include, exclude)}</h3>"
+        f"<div class='rv-meta'>{meta}</div>{extra_html}"
+        f"<div class='rv-abstract'>{highlight_terms(abstract, include, exclude)}</div>"
+        + (f"<div class='rv-meta'>Keywords: {highlight_terms(keywords, include, exclude)}</div>" if keywords else "")
+        + "</div>"
+    )
 
 
 def _text(value) -> str:
