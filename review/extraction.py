@@ -346,14 +346,17 @@ def export_extractions(review: "Review", template_name: str, format: str = "csv"
     return text
 
 
-def extraction_frame(review: "Review", template_name: str) -> pd.DataFrame:
-    """One row per scheme with its final values flattened: the table synthesis starts from."""
+def extraction_frame(review: "Review", template_name: str, labels: bool = False) -> pd.DataFrame:
+    """One row per scheme with its final values flattened: the table synthesis starts from.
+
+    `labels=True` shows vocabulary labels instead of codes (for people; exports keep codes)."""
     template = load_template(review, template_name)
     state = schemes.SchemeState.load(review)
     final = final_values(review, template_name)
     rows = []
     for scheme in state.active():
         if scheme.scheme_id in final:
+            flat = templates.flatten(template, final[scheme.scheme_id])
             rows.append({"scheme_id": scheme.scheme_id, "scheme_name": scheme.name,
-                         **templates.flatten(template, final[scheme.scheme_id])})
+                         **(templates.label_cells(template, flat) if labels else flat)})
     return pd.DataFrame(rows)

@@ -247,7 +247,8 @@ def notebook_03():
         new_markdown_cell("## The form\n\nA second extractor (mg) extracts scheme S13 (cross-charging) "
                           "independently. Each field has the right control for its type, and every field can be "
                           "answered *not reported* or *not applicable*, which stay distinct from an empty draft. "
-                          "**Save as complete** only works once the form is valid; messages appear next to fields."),
+                          "Multiple choice fields are checkboxes. **Save as complete** only works once the form is valid; a "
+                          "refused save lists every problem at the top of the form and next to each field."),
         new_code_cell(
             "from review.widgets.extraction_form import ComparisonView, ExtractionForm\n"
             "\n"
@@ -262,8 +263,9 @@ def notebook_03():
             "am = extraction.latest_by_extractor(review, \"S13\", \"irm_scheme\")[\"am\"].values\n"
             "form.set_values(am)\n"
             "form.controls[\"study_designs\"].input.value = ()\n"
-            "print(form.save(complete=True))\n"
-            "print(\"study_designs:\", form.controls[\"study_designs\"].message.value)\n"
+            "saved = form.save(complete=True)\n"
+            "print(\"saved as complete:\", \"yes\" if saved else \"no, refused:\")\n"
+            "print(\"\\n\".join(form.problems))\n"
             "form.controls[\"study_designs\"].input.value = (\"mixed_methods\",)\n"
             "form.controls[\"outcomes\"].rows[1][\"direction\"].input.value = \"unclear\"\n"
             "print(form.save(complete=True).status)"
@@ -290,7 +292,7 @@ def notebook_03():
                           "only complete version): what synthesis starts from. `review extract export DIR "
                           "--template irm_scheme --format csv` writes the same."),
         new_code_cell(
-            "table = extraction.extraction_frame(review, \"irm_scheme\")\n"
+            "table = extraction.extraction_frame(review, \"irm_scheme\", labels=True)  # codes stay in exports\n"
             "table[[\"scheme_id\", \"country\", \"scheme_name\", \"irm_type\", \"study_designs\"]].head(10)"
         ),
         new_code_cell(
