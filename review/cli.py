@@ -63,10 +63,14 @@ def _parse_mapping(text: str) -> tuple[str, str]:
 
 
 def _cmd_status(args) -> int:
+    from review.pipeline import pipeline_status
+
     with Review.open(args.dir) as review:
         status = review.status()
+        pipeline = pipeline_status(review)
     if args.json:
-        print(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        # The same content as the text: the whole pipeline, plus the imports in detail.
+        print(json.dumps({**status.to_dict(), "pipeline": pipeline.to_dict()}, ensure_ascii=False, indent=2))
         return 0
     print(f"{status.title}  ({status.path}, schema v{status.schema_version})")
     if not status.imports:
@@ -76,6 +80,8 @@ def _cmd_status(args) -> int:
         kind = "" if s.source_kind == "database" else f", {s.source_kind}"
         print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{kind}{date}]  {s.format}  {s.records} records")
     print(f"records: {status.records} in {len(status.imports)} imports")
+    print()
+    print("\n".join(pipeline.lines()[2:]))  # the title line is printed above
     return 0
 
 
@@ -90,7 +96,7 @@ def _emit(text: str, out: str | None) -> int:
 
 def _cmd_export(args) -> int:
     with Review.open(args.dir) as review:
-        return _emit(review.export(args.format, args.out), args.out)
+        return _emit(review.export(args.format, args.out, stage=args.stage, decision=args.decision), args.out)
 
 
 def _cmd_dedupe(args) -> int:
@@ -349,14 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("status", help="counts per import and in total")
+    p = sub.add_parser("status", help="the whole pipeline: identified, duplicates, each screening stage and "
+                                      "reviewer, schemes, extraction")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_status)
 
-    p = sub.add_parser("export", help="export every record")
+    p = sub.add_parser("export", help="export every record, or those with a decision at a stage")
     p.add_argument("dir")
     p.add_argument("--format", required=True, choices=tuple(readers.WRITERS))
+    p.add_argument("--stage", help="only deduplicated records screened at this stage, with their decision and reasons")
+    p.add_argument("--decision", choices=("include", "exclude", "conflict", "pending"),
+                   help="with --stage: only records with this outcome there")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=_cmd_export)
 

@@ -123,6 +123,11 @@ def history(review: "Review", scheme_id: str, template_name: str) -> list[Extrac
             for i, created, d in _events(review, SAVE_EVENT, template_name, scheme_id)]
 
 
+def schemes_with_saves(review: "Review", template_name: str) -> set[str]:
+    """Schemes anyone has saved an extraction for with this template (draft or complete)."""
+    return {d["scheme_id"] for _, _, d in _events(review, SAVE_EVENT, template_name)}
+
+
 def latest_by_extractor(review: "Review", scheme_id: str, template_name: str) -> dict[str, Extraction]:
     latest: dict[str, Extraction] = {}
     for extraction in history(review, scheme_id, template_name):

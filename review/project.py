@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import getpass
 import hashlib
 import json
@@ -340,11 +342,19 @@ class Review:
 
     # --- exporting -------------------------------------------------------------
 
-    def export(self, format: str, out: str | os.PathLike | None = None) -> str:
-        """Write every record as RIS, BibTeX or CSV; returns the text (and writes `out` if given)."""
+    def export(self, format: str, out: str | os.PathLike | None = None, stage: str | None = None,
+               decision: str | None = None) -> str:
+        """Write records as RIS, BibTeX or CSV; returns the text (and writes `out` if given).
+
+        With `stage` (and optionally `decision`: include, exclude, conflict or pending), only the
+        deduplicated records with that outcome at that stage, each with its decision and reasons
+        (CSV columns; a note in RIS and BibTeX). Reasons stay codes, as in every export.
+        """
         if format not in readers.WRITERS:
             raise ReviewError(f"cannot export as {format!r}; choose one of {', '.join(readers.WRITERS)}")
         pairs = self.references()
+        if stage is not None or decision is not None:
+            pairs = _outcome_subset(self, pairs, stage, decision)
         refs = [ref for _, ref in pairs]
         writer = readers.WRITERS[format]
         if format == "csv":
@@ -354,6 +364,38 @@ class Review:
         if out is not None:
             Path(out).write_text(text, encoding="utf-8", newline="")
         return text
+
+
+OUTCOMES = ("include", "exclude", "conflict", "pending")
+
+
+def _outcome_subset(review: Review, pairs, stage, decision):
+    """The representative record of each cluster with `decision` at `stage`, its outcome attached."""
+    from review import screening
+
+    if stage is None:
+        raise ReviewError("--decision needs --stage (which screening stage's decision?)")
+    stages = [s.name for s in review.protocol.stages]
+    if stage not in stages:
+        raise ReviewError(f"no stage {stage!r} in the protocol (stages: {', '.join(stages)})")
+    if decision is not None and decision not in OUTCOMES:
+        raise ReviewError(f"--decision must be one of {', '.join(OUTCOMES)}, not {decision!r}")
+    state = screening.ScreeningState.load(review)
+    pool = set(state.screenable(stage))
+    out = []
+    for provenance, ref in pairs:
+        cluster = provenance["cluster_id"]
+        if provenance["record_id"] != cluster or cluster not in pool:
+            continue  # one row per deduplicated record, and only those the stage screens
+        outcome = state.outcome(stage, cluster) or "pending"
+        if decision is not None and outcome != decision:
+            continue
+        reasons = state.final_reasons(stage, cluster) if outcome == "exclude" else ()
+        provenance = {**provenance, "stage": stage, "decision": outcome, "reasons": "; ".join(reasons)}
+        ref = dataclasses.replace(ref, notes=[*ref.notes, f"{stage}: {outcome}"
+                                              + (f" ({'; '.join(reasons)})" if reasons else "")])
+        out.append((provenance, ref))
+    return out
 
 
 def _record_row(import_id: int, position: int, ref: Reference) -> dict:

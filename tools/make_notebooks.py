@@ -148,9 +148,13 @@ def notebook_02():
         new_markdown_cell(
             "## The screening widget\n\n"
             "Title, authors, year, journal and abstract, with the protocol's inclusion terms in green and exclusion "
-            "terms in red. **Include / Exclude / Maybe** (keys `i`, `e`, `m` once the record has focus), exclusion "
-            "reasons from the protocol (the first is the primary reason), a note, **Undo last** (`u`), **Back** and "
-            "**Forward** (arrow keys) to change an earlier decision (a new event; the old one is kept). Records come "
+            "terms in red. **Include / Exclude / Maybe** (keys `i`, `e`, `m` whenever the widget has focus, also "
+            "right after a click; a key counts only once the record has been on screen for 0.3 s, and a held-down "
+            "key counts once), exclusion reasons from the protocol by click or number key (shown in the order "
+            "chosen; the first is the primary reason), a note saved with the decision, **Undo last** (`u`), "
+            "**Back** and **Forward** (arrow keys) to change an earlier decision (a new event; the old one is "
+            "kept), and **My decisions**: every decision you made at this stage, in any session, with search and "
+            "filters; click one to open it. Records come "
             "in order of predicted relevance, learned from this reviewer's own decisions (`order=\"random\"` or "
             "`\"import\"` switches it off)."
         ),
@@ -170,8 +174,8 @@ def notebook_02():
             "for _ in range(10):\n"
             "    record = widget.session.record()\n"
             "    decision = paper.at[record.source_id, \"decision\"]\n"
-            "    {\"include\": widget.include_button, \"exclude\": widget.exclude_button}[decision].click()\n"
-            "print(widget.progress_text.value)"
+            "    widget.decide(decision, record=widget.view[\"record\"])  # what a click on the page sends\n"
+            "print(widget.view[\"progress_text\"])"
         ),
         new_markdown_cell("## The whole team's decisions\n\nDecisions made elsewhere (Rayyan, Covidence, a "
                           "spreadsheet) come in as CSV: `review decisions import DIR FILE.csv`. Here: the paper's "
@@ -193,8 +197,14 @@ def notebook_02():
             "record = screening.ScreeningState.load(review).screenable(\"full_text\")[0]\n"
             "screening.decide(review, \"full_text\", \"mg\", record, \"exclude\", reasons=[\"no_financial_integration\"],\n"
             "                 note=\"pooled budget not described?\")\n"
-            "screening.conflicts(review, \"full_text\")"
+            "from review.widgets.conflicts import ConflictsWidget\n"
+            "\n"
+            "conflicts = ConflictsWidget(review, \"full_text\", who=\"am\")\n"
+            "conflicts"
         ),
+        new_markdown_cell("The same conflicts as a table (labels, not codes); "
+                          "`screening.resolve` is what the widget's buttons call."),
+        new_code_cell("conflicts.frame()"),
         new_code_cell(
             "# NBVAL_CHECK_OUTPUT\n"
             "screening.resolve(review, \"full_text\", record, \"include\", who=\"am\",\n"
