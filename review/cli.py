@@ -23,9 +23,18 @@ FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
 
 def _cmd_init(args) -> int:
-    review = Review.init(args.dir, title=args.title, protocol=args.protocol)
+    review = Review.init(args.dir, title=args.title, protocol=args.protocol, reviewers=args.reviewer)
     print(f"created review {review.protocol.title!r} in {review.path}")
+    print("reviewers: " + ", ".join(f"{r.id} ({r.name})" if r.name else r.id for r in review.protocol.reviewers))
     review.close()
+    return 0
+
+
+def _cmd_reviewers_add(args) -> int:
+    with Review.open(args.dir) as review:
+        for reviewer in args.reviewers:
+            review.add_reviewer(reviewer, stages=args.stage)
+        print("reviewers: " + ", ".join(f"{r.id} ({r.name})" if r.name else r.id for r in review.protocol.reviewers))
     return 0
 
 
@@ -111,6 +120,12 @@ def _cmd_dedupe(args) -> int:
     print(f"needs review: {summary.needs_review} pairs ({summary.pending_review} not yet decided)")
     if summary.decided_same or summary.decided_different:
         print(f"reviewer decisions: {summary.decided_same} same, {summary.decided_different} different")
+    if summary.pending_review:
+        print(f"to review the {summary.pending_review} pairs: in JupyterLab, run\n"
+              f"    from review.project import Review\n"
+              f"    from review.widgets.dedup_review import DuplicateReview\n"
+              f"    DuplicateReview(Review.open({args.dir!r}), who=\"YOUR_ID\")\n"
+              f"  (as in notebooks/01_import_and_deduplicate.ipynb); `review status {args.dir}` shows how many remain")
     return 0
 
 
@@ -140,10 +155,13 @@ def _cmd_screening_status(args) -> int:
         return 0
     for s in stages:
         extra = f", not retrieved {s.not_retrieved}" if s.not_retrieved else ""
-        print(f"{s.stage}: {s.eligible} records; screened {s.screened} (included {s.included}, excluded "
-              f"{s.excluded}), conflicts {s.conflicts}, pending {s.pending}{extra}")
+        # "Decided" means every reviewer the stage needs has decided, so a reviewer's own count
+        # ("am: 22 decided") never sits beside a stage total that seems to deny it.
+        print(f"{s.stage}: {s.eligible} records; decided by every reviewer needed {s.screened} (included "
+              f"{s.included}, excluded {s.excluded}), conflicts {s.conflicts}, waiting for a reviewer "
+              f"{s.pending}{extra}")
         for reviewer, count in s.per_reviewer.items():
-            print(f"    {reviewer}: {count} decided")
+            print(f"    {reviewer}: {count} decided, {s.eligible - s.not_retrieved - count} to do")
     return 0
 
 
@@ -338,7 +356,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--title", help="the review's title")
     p.add_argument("--protocol", help="start from this review.yaml")
+    p.add_argument("--reviewer", action="append", metavar='ID="NAME"',
+                   help='a reviewer who screens every stage, e.g. --reviewer am="Alison Mason" (repeatable)')
     p.set_defaults(func=_cmd_init)
+
+    p = sub.add_parser("reviewers", help="the review's reviewers")
+    rsub = p.add_subparsers(dest="action", required=True)
+    q = rsub.add_parser("add", help='add reviewers to review.yaml and its stages, e.g. mg="Mark Gale"')
+    q.add_argument("dir")
+    q.add_argument("reviewers", nargs="+", metavar='ID="NAME"')
+    q.add_argument("--stage", action="append", help="only at this stage (repeatable; default: every stage)")
+    q.set_defaults(func=_cmd_reviewers_add)
 
     p = sub.add_parser("import", help="import search export files")
     p.add_argument("dir")
@@ -348,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PRISMA 2020 kind of source (default: database); website, organisation and citation "
                         "searching are counted under 'other methods'")
     p.add_argument("--format", default="auto", choices=FORMAT_CHOICES)
-    p.add_argument("--search-date", help="when the search was run (YYYY-MM-DD)")
+    p.add_argument("--search-date", help="when the search was run: YYYY-MM-DD, or YYYY-MM / YYYY if only "
+                                         "that is known")
     p.add_argument("--who", help="who is importing (default $REVIEW_USER or login)")
     p.add_argument("--force", action="store_true", help="import even if this exact file was imported before")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a field (repeatable)")

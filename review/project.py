@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import dataclasses
-
+import datetime
 import getpass
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -98,11 +99,13 @@ class Review:
         title: str | None = None,
         protocol: Protocol | str | os.PathLike | None = None,
         database_url: str | None = None,
+        reviewers: list | None = None,
     ) -> "Review":
         """Create a review folder with a protocol and an empty database.
 
         `protocol` may be a Protocol, or a path to a review.yaml to start from
-        (the title argument, if given, replaces its title).
+        (the title argument, if given, replaces its title). `reviewers` (Reviewer, or
+        text such as 'am="Alison Mason"') become the protocol's reviewers at every stage.
         """
         path = Path(path)
         if (path / protocol_mod.PROTOCOL_FILE).exists():
@@ -117,6 +120,12 @@ class Review:
             proto = protocol_mod.load(protocol)
         if title:
             proto.title = title
+        if reviewers:
+            try:
+                proto = protocol_mod.with_reviewers(proto, [
+                    r if isinstance(r, protocol_mod.Reviewer) else protocol_mod.parse_reviewer(r) for r in reviewers])
+            except ValueError as exc:
+                raise ReviewError(str(exc)) from None
         # Validate the text we are about to write, so init can never leave a
         # protocol that open() would then reject.
         text = protocol_mod.dump(proto)
@@ -136,6 +145,20 @@ class Review:
         engine = store.connect(url)
         store.migrate(engine)
         return cls(path, proto, engine)
+
+    def add_reviewer(self, reviewer, stages: list[str] | None = None) -> None:
+        """Add a reviewer (Reviewer or 'mg="Mark Gale"') to review.yaml and to its stages."""
+        try:
+            if not isinstance(reviewer, protocol_mod.Reviewer):
+                reviewer = protocol_mod.parse_reviewer(reviewer)
+            proto = protocol_mod.add_reviewer(protocol_mod.load(self.path / protocol_mod.PROTOCOL_FILE),
+                                              reviewer, stages)
+        except ValueError as exc:
+            raise ReviewError(str(exc)) from None
+        text = protocol_mod.dump(proto)
+        protocol_mod.parse(text, str(self.path / protocol_mod.PROTOCOL_FILE))  # never write what open() refuses
+        (self.path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
+        self.protocol = proto
 
     def close(self) -> None:
         store.checkpoint(self.engine)
@@ -173,6 +196,7 @@ class Review:
             raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
         if source_kind not in SOURCE_KINDS:
             raise ReviewError(f"unknown kind of source {source_kind!r} (one of {', '.join(SOURCE_KINDS)})")
+        search_date = check_search_date(search_date)
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -396,6 +420,27 @@ def _outcome_subset(review: Review, pairs, stage, decision):
                                               + (f" ({'; '.join(reasons)})" if reasons else "")])
         out.append((provenance, ref))
     return out
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def check_search_date(text: str | None) -> str | None:
+    """A search date as YYYY-MM-DD, or partial (YYYY-MM, YYYY); anything else is refused."""
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    match = _DATE.fullmatch(text)
+    if match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+        try:
+            datetime.date(year, month or 1, day or 1)
+            if year >= 1900:
+                return text
+        except ValueError:
+            pass
+    raise ReviewError(f"search date {text!r} is not a real date: use YYYY-MM-DD, or YYYY-MM or YYYY when "
+                      "only part is known (e.g. 2013-02)")
 
 
 def _record_row(import_id: int, position: int, ref: Reference) -> dict:
