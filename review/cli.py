@@ -129,6 +129,43 @@ def _cmd_dedupe(args) -> int:
     return 0
 
 
+def _cmd_screen(args) -> int:
+    from review.widgets.screening import ScreeningWidget
+    from review.widgets.serve import WidgetPage
+
+    review = Review.open(args.dir)
+    try:
+        widget = ScreeningWidget(review, args.stage, args.reviewer, order=args.order)
+    except KeyError as exc:  # an unknown stage
+        review.close()
+        raise ScreeningError(str(exc.args[0])) from None
+    page = WidgetPage(widget, f"{review.protocol.title} · screening as {args.reviewer}", port=args.port)
+    return _serve(review, page, args)
+
+
+def _cmd_conflicts(args) -> int:
+    from review.widgets.conflicts import ConflictsWidget
+    from review.widgets.serve import WidgetPage
+
+    review = Review.open(args.dir)
+    try:
+        widget = ConflictsWidget(review, args.stage, args.reviewer)
+    except KeyError as exc:
+        review.close()
+        raise ScreeningError(str(exc.args[0])) from None
+    page = WidgetPage(widget, f"{review.protocol.title} · conflicts, {args.reviewer}", port=args.port)
+    return _serve(review, page, args)
+
+
+def _serve(review, page, args) -> int:
+    print(f"serving on {page.url}  (open it in your browser; Ctrl-C to stop)", flush=True)
+    try:
+        page.serve(open_browser=not args.no_browser)
+    finally:
+        review.close()
+    return 0
+
+
 def _cmd_decisions_import(args) -> int:
     from review import screening
 
@@ -405,6 +442,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--who", help="who runs it (default $REVIEW_USER or login)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_dedupe)
+
+    p = sub.add_parser("screen", help="a screening page in the browser (localhost), no notebook needed")
+    p.add_argument("dir")
+    p.add_argument("--stage", required=True, help="e.g. title_abstract or full_text")
+    p.add_argument("--reviewer", required=True, help="your reviewer id in the protocol, e.g. am")
+    p.add_argument("--order", default="model", choices=("model", "random", "import"),
+                   help="most likely relevant first (model, the default), random, or import order")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address")
+    p.set_defaults(func=_cmd_screen)
+
+    p = sub.add_parser("conflicts", help="a page to resolve screening conflicts in the browser (localhost)")
+    p.add_argument("dir")
+    p.add_argument("--stage", required=True)
+    p.add_argument("--reviewer", required=True, help="who resolves (the protocol's resolver, or for consensus)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address")
+    p.set_defaults(func=_cmd_conflicts)
 
     p = sub.add_parser("decisions", help="screening decisions in bulk (CSV)")
     dsub = p.add_subparsers(dest="action", required=True)
