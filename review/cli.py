@@ -135,10 +135,18 @@ def _cmd_screen(args) -> int:
 
     review = Review.open(args.dir)
     try:
+        stage = review.protocol.stage(args.stage)
+        allowed = stage.reviewers or [r.id for r in review.protocol.reviewers]
+        if args.reviewer not in allowed:  # say so now, not at the first click
+            raise ScreeningError(f"reviewer {args.reviewer!r} does not screen stage {args.stage!r} "
+                                 f"(its reviewers: {', '.join(allowed)}; add one with `review reviewers add`)")
         widget = ScreeningWidget(review, args.stage, args.reviewer, order=args.order)
     except KeyError as exc:  # an unknown stage
         review.close()
         raise ScreeningError(str(exc.args[0])) from None
+    except ScreeningError:
+        review.close()
+        raise
     page = WidgetPage(widget, f"{review.protocol.title} · screening as {args.reviewer}", port=args.port)
     return _serve(review, page, args)
 

@@ -49,3 +49,12 @@ def test_dedupe_says_how_to_review_the_pairs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "needs review: 5 pairs" in out
     assert "to review the 5 pairs" in out and "DuplicateReview(Review.open(" in out
+
+
+def test_screen_page_refuses_an_unknown_reviewer_or_stage_at_once(tmp_path, capsys):
+    folder = tmp_path / "r"
+    assert cli.main(["init", str(folder), "--title", "T", "--reviewer", "am"]) == 0
+    assert cli.main(["screen", str(folder), "--stage", "title_abstract", "--reviewer", "zz", "--no-browser"]) == 1
+    assert "reviewer 'zz' does not screen stage 'title_abstract' (its reviewers: am" in capsys.readouterr().err
+    assert cli.main(["screen", str(folder), "--stage", "nope", "--reviewer", "am", "--no-browser"]) == 1
+    assert "no stage 'nope'" in capsys.readouterr().err
