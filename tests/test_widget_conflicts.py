@@ -50,6 +50,9 @@ def test_conflicts_side_by_side_and_consensus_needs_a_note(tmp_path):
                        "record": 1})
         assert widget.face.view["message_kind"] == "error" and "needs a note" in widget.face.view["message"]
         assert screening.ScreeningState.load(review).outcome("title_abstract", 1) == "conflict"
+        widget.handle({"action": "resolve", "decision": "include", "reasons": ["children_services"],
+                       "note": "agreed at meeting", "record": 1})
+        assert "Not saved" in widget.face.view["message"] and "reasons go with an exclusion" in widget.face.view["message"]
         widget.handle({"action": "resolve", "decision": "exclude", "reasons": ["children_services"],
                        "note": "agreed at meeting", "record": 1})
         view = widget.face.view

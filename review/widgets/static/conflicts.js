@@ -71,12 +71,9 @@ function render({ model, el }) {
   }
   function resolve(decision) {
     if (lastRecord == null) return;
-    send({ action: "resolve", record: lastRecord, decision, reasons: decision === "exclude" ? selected.slice() : [],
-           note: note.value });
-    if (decision !== "exclude" && selected.length) {
-      // Reasons go with an exclusion only; say so rather than drop them without a word.
-      message.textContent = "Reasons are kept only with an exclusion; they were not sent with Include.";
-    }
+    // Everything chosen is sent; reasons with Include are refused by the server with a message,
+    // never dropped without a word.
+    send({ action: "resolve", record: lastRecord, decision, reasons: selected.slice(), note: note.value });
   }
   root.addEventListener("keydown", (event) => {
     const t = event.target;
