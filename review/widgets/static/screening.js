@@ -183,6 +183,7 @@ function render({ model, el }) {
     if (view.record !== lastRecord || view.redraw) {
       // A new record: its own saved reasons and note, never the previous record's.
       card.innerHTML = view.card || "";
+      card.scrollTop = 0;  // each record is read from its title down
       lastRecord = view.record;
       selected = (view.mine && view.mine.reasons) ? view.mine.reasons.slice() : [];
       note.value = (view.mine && view.mine.note) || "";
