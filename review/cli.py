@@ -9,15 +9,7 @@ import sys
 from review import io as readers
 from review.io.base import ParseError
 from review.project import SOURCE_KINDS, Review, ReviewError, default_actor
-from review.protocol import ProtocolError
-from review.clusters import DedupError
-from review.extraction import ExtractionError
-from review.schemes import SchemeError
-from review.screening import ScreeningError
-from review.templates import TemplateError
-from review.synthesis import SynthesisError
-from review.prisma import PrismaError
-from review.store import SchemaError
+from review.errors import WorkbenchError
 
 FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
@@ -89,6 +81,8 @@ def _cmd_status(args) -> int:
         kind = "" if s.source_kind == "database" else f", {s.source_kind}"
         print(f"  import {s.import_id}: {s.file_name}  [{s.source_name}{kind}{date}]  {s.format}  {s.records} records")
     print(f"records: {status.records} in {len(status.imports)} imports")
+    for warning in status.warnings:  # e.g. events written by a newer version (review.readmodel)
+        print(f"warning: {warning}")
     print()
     print("\n".join(pipeline.lines()[2:]))  # the title line is printed above
     return 0
@@ -130,6 +124,7 @@ def _cmd_dedupe(args) -> int:
 
 
 def _cmd_screen(args) -> int:
+    from review.screening import ScreeningError
     from review.widgets.screening import ScreeningWidget
     from review.widgets.serve import WidgetPage
 
@@ -152,6 +147,7 @@ def _cmd_screen(args) -> int:
 
 
 def _cmd_conflicts(args) -> int:
+    from review.screening import ScreeningError
     from review.widgets.conflicts import ConflictsWidget
     from review.widgets.serve import WidgetPage
 
@@ -591,9 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:  # output piped into head and the like
         return 0
-    except (ParseError, ProtocolError, ReviewError, SchemaError, DedupError, ScreeningError,
-            SchemeError, ExtractionError, TemplateError, SynthesisError, PrismaError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except WorkbenchError as exc:  # every expected failure: file:line: [field] message, no traceback
+        print(f"error: {exc.describe()}", file=sys.stderr)
         return 1
 
 

@@ -20,25 +20,25 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select
 
-from review import store
+from review import events, store
 from review.dedup import AUTO_MERGE, NEEDS_REVIEW, Thresholds, find_duplicates
-from review.dedup.cluster import cluster
+from review.errors import WorkbenchError
+from review.readmodel import COMPLETENESS, ReadModel
 
 if TYPE_CHECKING:
     from review.project import Review
 
 SAME, DIFFERENT, SKIP = "same", "different", "skip"
 PAIR_DECISIONS = (SAME, DIFFERENT, SKIP)
-RUN_EVENT, DECISION_EVENT, SPLIT_EVENT = "dedup.run", "dedup.decision", "dedup.split"
-_COMPLETENESS = ("title", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract", "url")
+RUN_EVENT, DECISION_EVENT, SPLIT_EVENT = events.DedupRun.kind, events.PairDecision.kind, events.ClusterSplit.kind
+_COMPLETENESS = COMPLETENESS
 _INSERT_CHUNK = 5000
 
 
-class DedupError(ValueError):
+class DedupError(WorkbenchError, ValueError):
     pass
 
 
@@ -70,6 +70,17 @@ def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
 
 
+def _model(source) -> ReadModel:
+    """The read model of a Review (cached), or a fresh one for a bare engine."""
+    if hasattr(source, "read_model"):
+        return source.read_model()
+    return ReadModel(source).refresh()
+
+
+def _engine(source):
+    return getattr(source, "engine", source)
+
+
 # --- running -----------------------------------------------------------------------
 
 
@@ -77,7 +88,7 @@ def run(review: "Review", who: str, thresholds: Thresholds | None = None, progre
     """Deduplicate every record; store the run's pairs and return the counts."""
     thresholds = thresholds or thresholds_from_protocol(review.protocol.dedup)
     records = review.records_frame()
-    decisions = _manual_decisions(review.engine)
+    decisions = _manual_decisions(review)
     frame = records.assign(record_id=records["record_id"].astype(str)) if not records.empty else records
     result = find_duplicates(
         frame, thresholds, progress=progress,
@@ -91,12 +102,9 @@ def run(review: "Review", who: str, thresholds: Thresholds | None = None, progre
     pairs = pairs[keep]
     sim_columns = [c for c in pairs.columns if c.startswith("sim_")]
     with store.write_transaction(review.engine) as conn:
-        run_id = store.append_event(
-            conn, who, RUN_EVENT,
-            {"thresholds": thresholds.to_dict(), "counts": result.counts,
-             "seconds": {k: round(v, 3) for k, v in result.seconds.items()}},
-            entity="dedup",
-        )
+        run_id = events.append(conn, who, events.DedupRun(
+            thresholds=thresholds.to_dict(), counts=result.counts,
+            seconds={k: round(v, 3) for k, v in result.seconds.items()}))
         rows = [
             {
                 "run_event_id": run_id,
@@ -135,8 +143,7 @@ def decide(review: "Review", a: int, b: int, decision: str, who: str, note: str 
                              .where(store.records.c.id.in_([a, b]))).scalar_one()
         if known != 2:
             raise DedupError(f"no such record: {a if known == 0 else 'one of ' + str((a, b))}")
-        return store.append_event(conn, who, DECISION_EVENT, {"a": a, "b": b, "decision": decision, "note": note},
-                                  entity="pair", entity_id=f"{a}-{b}")
+        return events.append(conn, who, events.PairDecision(a, b, decision, note))
 
 
 def split(review: "Review", record_id: int, who: str, note: str = "") -> list[int]:
@@ -146,7 +153,7 @@ def split(review: "Review", record_id: int, who: str, note: str = "") -> list[in
     nor a later one joins them again; returns the members it was split from.
     """
     record_id = int(record_id)
-    clusters = current_clusters(review.engine)
+    clusters = current_clusters(review)
     home = clusters.get(record_id)
     if home is None:
         raise DedupError(f"no such record: {record_id}")
@@ -154,39 +161,22 @@ def split(review: "Review", record_id: int, who: str, note: str = "") -> list[in
     if not others:
         return []
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, who, SPLIT_EVENT,
-                           {"record_id": record_id, "from": others, "note": note},
-                           entity="record", entity_id=record_id)
+        events.append(conn, who, events.ClusterSplit(record_id, tuple(others), note))
     return others
 
 
-def _manual_decisions(engine) -> dict[tuple[int, int], str]:
-    """Latest reviewer decision per pair (splits count as "different")."""
-    latest: dict[tuple[int, int], str] = {}
-    with store.read_connection(engine) as conn:
-        query = (select(store.events.c.kind, store.events.c.payload)
-                 .where(store.events.c.kind.in_([DECISION_EVENT, SPLIT_EVENT])).order_by(store.events.c.id))
-        for kind, payload in conn.execute(query):
-            data = json.loads(payload)
-            if kind == DECISION_EVENT:
-                latest[_pair(data["a"], data["b"])] = data["decision"]
-            else:
-                for other in data["from"]:
-                    latest[_pair(data["record_id"], other)] = DIFFERENT
-    return {pair: d for pair, d in latest.items() if d != SKIP}
+def _manual_decisions(source) -> dict[tuple[int, int], str]:
+    """Latest reviewer decision per pair (splits count as "different"), from the read model."""
+    return _model(source).manual_decisions()
 
 
 # --- deriving the current state -----------------------------------------------------------
 
 
-def _latest_run(conn) -> int | None:
-    return conn.execute(select(func.max(store.events.c.id)).where(store.events.c.kind == RUN_EVENT)).scalar()
-
-
-def run_pairs(engine, run_id: int | None = None) -> pd.DataFrame:
-    """The pairs a run stored (the latest run by default)."""
-    with store.read_connection(engine) as conn:
-        run_id = run_id or _latest_run(conn)
+def run_pairs(source, run_id: int | None = None) -> pd.DataFrame:
+    """The pairs a run stored (the latest run by default); `source` is a Review or an engine."""
+    run_id = run_id or _model(source).latest_run
+    with store.read_connection(_engine(source)) as conn:
         if run_id is None:
             return pd.DataFrame(columns=["record_a", "record_b", "score", "decision", "conflict", "reason",
                                          "similarities"])
@@ -199,41 +189,20 @@ def run_pairs(engine, run_id: int | None = None) -> pd.DataFrame:
     return frame
 
 
-def current_clusters(engine) -> dict[int, int]:
-    """record id -> cluster id (the id of the cluster's primary, most complete record)."""
-    with store.read_connection(engine) as conn:
-        recs = conn.execute(select(store.records.c.id, store.records.c.authors,
-                                   *[store.records.c[c] for c in _COMPLETENESS], store.records.c.year)
-                            .order_by(store.records.c.id)).all()
-    if not recs:
-        return {}
-    ids = [r.id for r in recs]
-    position = {rid: i for i, rid in enumerate(ids)}
-    completeness = np.array(
-        [sum(1 for c in _COMPLETENESS if getattr(r, c)) + (r.year is not None) + (r.authors != "[]") for r in recs],
-        dtype=np.int64)
-    pairs = run_pairs(engine)
-    manual = _manual_decisions(engine)
-    merges = pairs[(pairs["decision"] == AUTO_MERGE)].sort_values("score", ascending=False, kind="stable")
-    merge_list = [(position[a], position[b]) for a, b in zip(merges["record_a"], merges["record_b"])
-                  if a in position and b in position and manual.get(_pair(a, b)) != DIFFERENT]
-    conflicting = pairs[pairs["conflict"].astype(bool)]
-    # The scorer's conflicts stop automatic merges; a reviewer's "same" may still join them.
-    conflicts = [(position[a], position[b]) for a, b in zip(conflicting["record_a"], conflicting["record_b"])
-                 if a in position and b in position]
-    cannot = [(position[a], position[b]) for (a, b), d in manual.items()
-              if d == DIFFERENT and a in position and b in position]
-    must = [(position[a], position[b]) for (a, b), d in manual.items()
-            if d == SAME and a in position and b in position]
-    result = cluster(len(ids), merge_list, cannot, completeness, must_link=must, conflicts=conflicts)
-    return {rid: ids[int(primary)] for rid, primary in zip(ids, result.root)}
+def current_clusters(source) -> dict[int, int]:
+    """record id -> cluster id (the id of the cluster's primary, most complete record).
+
+    `source` is a Review (its read model keeps the answer until the clusters change)
+    or an engine.
+    """
+    return dict(_model(source).clusters())
 
 
-def review_queue(engine, pending_only: bool = True) -> pd.DataFrame:
+def review_queue(source, pending_only: bool = True) -> pd.DataFrame:
     """Needs-review pairs of the latest run, most similar first, with the latest decision."""
-    pairs = run_pairs(engine)
+    pairs = run_pairs(source)
     pairs = pairs[pairs["decision"] == NEEDS_REVIEW].copy()
-    manual = _manual_decisions(engine)
+    manual = _manual_decisions(source)
     pairs["reviewer_decision"] = [manual.get(_pair(a, b), "") for a, b in zip(pairs["record_a"], pairs["record_b"])]
     if pending_only:
         pairs = pairs[pairs["reviewer_decision"] == ""]
@@ -242,7 +211,7 @@ def review_queue(engine, pending_only: bool = True) -> pd.DataFrame:
 
 def queue_frame(review: "Review", pending_only: bool = True) -> pd.DataFrame:
     """The review queue as a table a person can read: both titles, years, score and reason."""
-    queue = review_queue(review.engine, pending_only=pending_only)
+    queue = review_queue(review, pending_only=pending_only)
     records = review.records_frame().set_index("record_id")
     columns = ["record_a", "record_b", "score", "reason", "title_a", "title_b", "year_a", "year_b",
                "reviewer_decision"]
@@ -256,17 +225,14 @@ def queue_frame(review: "Review", pending_only: bool = True) -> pd.DataFrame:
 
 
 def summary(review: "Review") -> DedupSummary:
-    engine = review.engine
-    clusters = current_clusters(engine)
-    pairs = run_pairs(engine)
-    manual = _manual_decisions(engine)
-    with store.read_connection(engine) as conn:
-        run_id = _latest_run(conn)
-        unchecked = 0
-        if run_id is not None:
-            counts = json.loads(conn.execute(select(store.events.c.payload)
-                                             .where(store.events.c.id == run_id)).scalar_one())["counts"]
-            unchecked = len(clusters) - counts.get("records", 0)
+    model = review.read_model()
+    clusters = model.clusters()
+    pairs = run_pairs(review)
+    manual = model.manual_decisions()
+    run_id = model.latest_run
+    unchecked = 0
+    if run_id is not None:
+        unchecked = len(clusters) - model.run_counts.get("records", 0)
     n_clusters = len(set(clusters.values()))
     needs = pairs[pairs["decision"] == NEEDS_REVIEW]
     pending = sum(1 for a, b in zip(needs["record_a"], needs["record_b"]) if _pair(a, b) not in manual)

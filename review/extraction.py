@@ -18,21 +18,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import select
 
-from review import schemes, store, templates
+from review import events, schemes, store, templates
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review
 
-SAVE_EVENT, AGREE_EVENT = "extract.save", "extract.agree"
+SAVE_EVENT, AGREE_EVENT = events.ExtractionSaved.kind, events.ExtractionAgreed.kind
 DRAFT, COMPLETE = "draft", "complete"
 REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "extraction_templates"
 # Columns of an import file that are not template fields.
 META_COLUMNS = ("scheme_id", "scheme_name", "extractor", "status", "report_source_ids", "record_ids")
 
 
-class ExtractionError(ValueError):
+class ExtractionError(WorkbenchError, ValueError):
     """Invalid extraction data; `problems` lists (where, message) pairs, each naming the field."""
 
     def __init__(self, message: str, problems: list[tuple[str, str]] | None = None):
@@ -75,16 +75,17 @@ def save(review: "Review", scheme_id: str, template_name: str, values: dict, ext
     if complete and problems:
         raise ExtractionError(f"scheme {scheme_id}: cannot mark complete",
                               [(p.field_path, p.message) for p in problems])
-    payload = _payload(scheme_id, template, values, extractor, COMPLETE if complete else DRAFT)
+    event = _saved(scheme_id, template, values, extractor, COMPLETE if complete else DRAFT)
     with store.write_transaction(review.engine) as conn:
-        event_id = store.append_event(conn, extractor, SAVE_EVENT, payload, entity="scheme", entity_id=scheme_id)
-    return Extraction(event_id, scheme_id, template.name, str(template.version), extractor, payload["status"],
+        event_id = events.append(conn, extractor, event)
+    return Extraction(event_id, scheme_id, template.name, str(template.version), extractor, event.status,
                       values, store.utc_now())
 
 
-def _payload(scheme_id: str, template, values: dict, extractor: str, status: str) -> dict:
-    return {"scheme_id": scheme_id, "template": template.name, "template_version": str(template.version),
-            "extractor": extractor, "status": status, "values": values}
+def _saved(scheme_id: str, template, values: dict, extractor: str, status: str) -> events.ExtractionSaved:
+    return events.ExtractionSaved(scheme_id=scheme_id, template=template.name,
+                                  template_version=str(template.version), extractor=extractor, status=status,
+                                  values=values)
 
 
 def agree(review: "Review", scheme_id: str, template_name: str, values: dict, who: str, note: str = "") -> int:
@@ -96,36 +97,34 @@ def agree(review: "Review", scheme_id: str, template_name: str, values: dict, wh
         raise ExtractionError(f"scheme {scheme_id}: the agreed version does not validate",
                               [(p.field_path, p.message) for p in problems])
     based_on = [e.event_id for e in latest_by_extractor(review, scheme_id, template_name).values()]
-    payload = {"scheme_id": scheme_id, "template": template.name, "template_version": str(template.version),
-               "values": values, "agreed_by": who, "based_on": based_on, "note": note}
+    event = events.ExtractionAgreed(scheme_id=scheme_id, template=template.name,
+                                    template_version=str(template.version), values=values, agreed_by=who,
+                                    based_on=tuple(based_on), note=note)
     with store.write_transaction(review.engine) as conn:
-        return store.append_event(conn, who, AGREE_EVENT, payload, entity="scheme", entity_id=scheme_id)
+        return events.append(conn, who, event)
 
 
 # --- reading ---------------------------------------------------------------------------
 
 
 def _events(review: "Review", kind: str, template_name: str, scheme_id: str | None = None):
-    query = (select(store.events.c.id, store.events.c.created_at, store.events.c.payload)
-             .where(store.events.c.kind == kind).order_by(store.events.c.id))
-    if scheme_id is not None:
-        query = query.where(store.events.c.entity == "scheme", store.events.c.entity_id == scheme_id)
-    with store.read_connection(review.engine) as conn:
-        for event_id, created, payload in conn.execute(query):
-            data = json.loads(payload)
-            if data["template"] == template_name:
-                yield event_id, created, data
+    """(event id, time, event) of saves or agreements with a template, oldest first, from the read model."""
+    model = review.read_model()
+    logged = model.saves if kind == SAVE_EVENT else model.agreements
+    for entry in logged:
+        event = entry.event
+        if event.template == template_name and (scheme_id is None or event.scheme_id == scheme_id):
+            yield entry.event_id, entry.created_at, event
 
 
 def history(review: "Review", scheme_id: str, template_name: str) -> list[Extraction]:
-    return [Extraction(i, d["scheme_id"], d["template"], d["template_version"], d["extractor"], d["status"],
-                       d["values"], created)
-            for i, created, d in _events(review, SAVE_EVENT, template_name, scheme_id)]
+    return [Extraction(i, e.scheme_id, e.template, e.template_version, e.extractor, e.status, e.values, created)
+            for i, created, e in _events(review, SAVE_EVENT, template_name, scheme_id)]
 
 
 def schemes_with_saves(review: "Review", template_name: str) -> set[str]:
     """Schemes anyone has saved an extraction for with this template (draft or complete)."""
-    return {d["scheme_id"] for _, _, d in _events(review, SAVE_EVENT, template_name)}
+    return {e.scheme_id for _, _, e in _events(review, SAVE_EVENT, template_name)}
 
 
 def latest_by_extractor(review: "Review", scheme_id: str, template_name: str) -> dict[str, Extraction]:
@@ -137,7 +136,7 @@ def latest_by_extractor(review: "Review", scheme_id: str, template_name: str) ->
 
 def agreed(review: "Review", template_name: str) -> dict[str, dict]:
     """scheme id -> the latest agreed values."""
-    return {d["scheme_id"]: d["values"] for _, _, d in _events(review, AGREE_EVENT, template_name)}
+    return {e.scheme_id: e.values for _, _, e in _events(review, AGREE_EVENT, template_name)}
 
 
 def final_values(review: "Review", template_name: str) -> dict[str, dict]:
@@ -147,13 +146,13 @@ def final_values(review: "Review", template_name: str) -> dict[str, dict]:
     left out (it shows in `compare`), so no table silently picks one side.
     """
     result = agreed(review, template_name)
-    latest: dict[str, dict[str, dict]] = {}
-    for _, _, d in _events(review, SAVE_EVENT, template_name):
-        latest.setdefault(d["scheme_id"], {})[d["extractor"]] = d
+    latest: dict[str, dict[str, events.ExtractionSaved]] = {}
+    for _, _, e in _events(review, SAVE_EVENT, template_name):
+        latest.setdefault(e.scheme_id, {})[e.extractor] = e
     for scheme_id, by_extractor in latest.items():
         if scheme_id in result:
             continue
-        complete = [d["values"] for d in by_extractor.values() if d["status"] == COMPLETE]
+        complete = [e.values for e in by_extractor.values() if e.status == COMPLETE]
         if complete and all(v == complete[0] for v in complete):
             result[scheme_id] = complete[0]
     return result
@@ -283,6 +282,8 @@ def import_extractions(review: "Review", template_name: str, file: str | Path, w
             name = values["scheme_name"]
         if scheme_id not in state.schemes and not name:
             problems.append((f"{at} [scheme_name]", f"new scheme {scheme_id!r} needs a name"))
+        if scheme_id not in state.schemes and not schemes.valid_id(scheme_id):
+            problems.append((f"{at} [scheme_id]", f"{scheme_id!r}: use letters, digits, '_', '-' or '.' (at most 40)"))
         reports = []
         for column in ("report_source_ids", "record_ids"):
             for item in str(row.get(column, "") or "").split(";"):
@@ -302,23 +303,18 @@ def import_extractions(review: "Review", template_name: str, file: str | Path, w
     if problems:
         raise ExtractionError(f"{file}: nothing imported; {len(problems)} problem(s)", problems)
 
+    # Schemes and links are planned by review.schemes, on a copy of its state, with the
+    # checks a person creating and linking by hand goes through; then everything is
+    # appended in one transaction.
+    planned: list[tuple[str, events.Event]] = []
+    for scheme_id, name, extractor, status, values, reports in plans:
+        if scheme_id not in state.schemes:
+            planned.append((who, schemes.plan_create(state, name, scheme_id)))
+        planned += [(who, link) for link in schemes.plan_links(state, scheme_id, reports, included, clusters)]
+        planned.append((extractor, _saved(scheme_id, template, values, extractor, status)))
     with store.write_transaction(review.engine) as conn:
-        known = set(state.schemes)
-        linked = {s: set(x.reports) for s, x in state.schemes.items()}
-        for scheme_id, name, extractor, status, values, reports in plans:
-            if scheme_id not in known:
-                store.append_event(conn, who, schemes.CREATE, {"scheme_id": scheme_id, "name": name},
-                                   entity="scheme", entity_id=scheme_id)
-                known.add(scheme_id)
-                linked[scheme_id] = set()
-            for record in dict.fromkeys(reports):
-                if record not in linked[scheme_id]:
-                    store.append_event(conn, who, schemes.LINK, {"scheme_id": scheme_id, "record_id": record},
-                                       entity="scheme", entity_id=scheme_id)
-                    linked[scheme_id].add(record)
-            store.append_event(conn, extractor, SAVE_EVENT,
-                               _payload(scheme_id, template, values, extractor, status),
-                               entity="scheme", entity_id=scheme_id)
+        for actor, event in planned:
+            events.append(conn, actor, event)
     return len(plans)
 
 

@@ -9,14 +9,12 @@ bracketed prompt for the reviewer to fill in, never guessed.
 from __future__ import annotations
 
 import html
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
 
-from review import extraction, prisma, screening, store
+from review import extraction, prisma, screening
 from review.clusters import RUN_EVENT, summary as dedup_summary
 
 if TYPE_CHECKING:
@@ -97,11 +95,9 @@ def _person(review: "Review", reviewer_id: str) -> str:
     return reviewer_id
 
 
-def _events(review: "Review", *kinds: str) -> list[tuple[int, str, dict]]:
-    with store.read_connection(review.engine) as conn:
-        rows = conn.execute(select(store.events.c.id, store.events.c.kind, store.events.c.payload)
-                            .where(store.events.c.kind.in_(kinds)).order_by(store.events.c.id)).all()
-    return [(i, kind, json.loads(payload)) for i, kind, payload in rows]
+def _events(review: "Review", kind: str) -> list[tuple[int, str, dict]]:
+    """(id, kind, payload) of every event of a kind, undone decisions included, from the read model."""
+    return [(entry.event_id, kind, entry.event.payload()) for entry in review.read_model().logged(kind)]
 
 
 # --- item 8 ----------------------------------------------------------------------------------

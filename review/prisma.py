@@ -35,6 +35,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from review import schemes, screening, store, tables
+from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
     from review.project import Review
@@ -57,7 +58,7 @@ _KIND_KEY = {"database": "database_results", "register": "register_results", "we
 NO_REASON = "(no reason given)"
 
 
-class PrismaError(ValueError):
+class PrismaError(WorkbenchError, ValueError):
     """PRISMA counts that cannot be reported (e.g. a diagram whose identities fail)."""
 
 

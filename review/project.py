@@ -19,12 +19,14 @@ import pandas as pd
 from sqlalchemy import Engine, func, insert, select
 from tqdm.auto import tqdm
 
+from review import clusters, events, store
 from review import io as readers
 from review import protocol as protocol_mod
-from review import store
+from review.errors import WorkbenchError
 from review.io.base import ParseError
 from review.protocol import Protocol
-from review.records import Reference, match_keys
+from review.readmodel import ReadModel
+from review.records import RECORD_FIELDS, Reference, match_keys
 
 DB_FILE = "review.db"
 IMPORTS_DIR = "imports"
@@ -34,7 +36,7 @@ INSERT_CHUNK = 5000
 SOURCE_KINDS = ("database", "register", "website", "organisation", "citation")
 
 
-class ReviewError(RuntimeError):
+class ReviewError(WorkbenchError, RuntimeError):
     pass
 
 
@@ -77,6 +79,7 @@ class Status:
     records: int
     imports: list[ImportSummary] = field(default_factory=list)
     records_per_source: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. events of kinds this version does not know
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +92,13 @@ class Review:
         self.path = path
         self.protocol = protocol
         self.engine = engine
+        self._read_model: ReadModel | None = None
+
+    def read_model(self) -> ReadModel:
+        """The review's state replayed from the log, brought up to date (one query for new events)."""
+        if self._read_model is None:
+            self._read_model = ReadModel(self.engine)
+        return self._read_model.refresh()
 
     # --- opening -------------------------------------------------------------
 
@@ -241,12 +251,9 @@ class Review:
                     chunk = rows[start : start + INSERT_CHUNK]
                     conn.execute(insert(store.records), chunk)
                     bar.update(len(chunk))
-            store.append_event(
-                conn, who, "import",
-                {"file": file.name, "sha256": digest, "format": parsed.format, "source": source.strip(),
-                 "source_kind": source_kind, "search_date": search_date, "records": len(rows), "forced": force},
-                entity="import", entity_id=import_id,
-            )
+            events.append(conn, who, events.ImportDone(
+                import_id=import_id, file=file.name, sha256=digest, format=parsed.format, source=source.strip(),
+                source_kind=source_kind, search_date=search_date, records=len(rows), forced=force))
         return ImportResult(str(file), import_id, len(rows), parsed.format, parsed.encoding)
 
     def _import_with_sha(self, digest: str, conn=None):
@@ -290,7 +297,8 @@ class Review:
         per_source: dict[str, int] = {}
         for s in summaries:
             per_source[s.source_name] = per_source.get(s.source_name, 0) + s.records
-        return Status(self.protocol.title, str(self.path), version, total, summaries, per_source)
+        return Status(self.protocol.title, str(self.path), version, total, summaries, per_source,
+                      self.read_model().warnings)
 
     def imports_frame(self) -> pd.DataFrame:
         """One row per import: what a reviewer checks after loading the searches."""
@@ -306,8 +314,22 @@ class Review:
         return frame.set_index("import")
 
     def records_frame(self, original: bool = False) -> pd.DataFrame:
-        """Every imported record, one row each, with its provenance and cluster."""
+        """Every imported record, one row each, with its provenance and cluster.
+
+        The table is read once per import (kept by the read model); each call gets its own copy.
+        """
         clusters = self.cluster_ids()
+        if original:
+            frame = self._read_records(original=True)
+        else:
+            model = self.read_model()
+            frame = model.memo("records_frame", model.records_version, self._read_records).copy()
+        if frame.empty:
+            return pd.DataFrame(columns=["record_id", "import_file", "source", "source_id", "cluster_id", "title"])
+        frame["cluster_id"] = frame["record_id"].map(lambda rid: clusters.get(rid, rid))
+        return frame
+
+    def _read_records(self, original: bool = False) -> pd.DataFrame:
         with store.read_connection(self.engine) as conn:
             query = (
                 select(store.records, store.imports.c.file_name, store.imports.c.source_name)
@@ -317,51 +339,45 @@ class Review:
             rows = conn.execute(query).mappings().all()
         frame = pd.DataFrame([dict(r) for r in rows])
         if frame.empty:
-            return pd.DataFrame(columns=["record_id", "import_file", "source", "source_id", "cluster_id", "title"])
+            return frame
         frame = frame.rename(columns={"id": "record_id", "file_name": "import_file", "source_name": "source"})
-        for column in ("authors", "keywords", "notes"):
-            frame[column] = frame[column].map(json.loads)
-        if original:
-            frame["original"] = frame["original"].map(json.loads)
-        else:
-            frame = frame.drop(columns=["original"])
-        frame["cluster_id"] = frame["record_id"].map(lambda rid: clusters.get(rid, rid))
+        for spec in RECORD_FIELDS:
+            if spec.kind == "list" or (spec.kind == "json" and original):
+                frame[spec.name] = frame[spec.name].map(json.loads)
+            elif spec.kind == "json":
+                frame = frame.drop(columns=[spec.name])
         return frame
 
     def references(self) -> list[tuple[dict, Reference]]:
         """(provenance, Reference) per stored record, in import order."""
         out = []
-        for row in self.records_frame().itertuples(index=False):
-            ref = Reference(
-                type=row.type, title=row.title, authors=list(row.authors),
-                year=None if pd.isna(row.year) else int(row.year),
-                journal=row.journal, volume=row.volume, issue=row.issue, pages=row.pages, doi=row.doi,
-                pmid=row.pmid, abstract=row.abstract, keywords=list(row.keywords), url=row.url,
-                publisher=row.publisher, place=row.place, issn=row.issn, isbn=row.isbn,
-                language=row.language, date=row.date, notes=list(row.notes), source_id=row.source_id,
-            )
-            provenance = {"record_id": int(row.record_id), "import_file": row.import_file,
-                          "source_id": row.source_id, "cluster_id": int(row.cluster_id)}
-            out.append((provenance, ref))
+        for row in self.records_frame().to_dict("records"):
+            values = {}
+            for spec in RECORD_FIELDS:
+                if spec.kind == "json":
+                    continue  # the file's own fields: records_frame(original=True) has them
+                value = row[spec.name]
+                if spec.kind == "list":
+                    value = list(value)
+                elif spec.kind == "year":
+                    value = None if pd.isna(value) else int(value)
+                values[spec.name] = value
+            provenance = {"record_id": int(row["record_id"]), "import_file": row["import_file"],
+                          "source_id": row["source_id"], "cluster_id": int(row["cluster_id"])}
+            out.append((provenance, Reference(**values)))
         return out
 
     def cluster_ids(self) -> dict[int, int]:
         """record id -> cluster id; every record is its own cluster until deduplication joins it."""
-        from review import clusters
-
-        return clusters.current_clusters(self.engine)
+        return dict(self.read_model().clusters())
 
     # --- deduplication -----------------------------------------------------------
 
     def dedupe(self, who: str | None = None, progress: bool = True):
         """Run deduplication (exact identifiers, then blocking and fuzzy matching)."""
-        from review import clusters
-
         return clusters.run(self, who or default_actor(), progress=progress)
 
     def dedup_summary(self):
-        from review import clusters
-
         return clusters.summary(self)
 
     # --- exporting -------------------------------------------------------------
@@ -444,41 +460,19 @@ def check_search_date(text: str | None) -> str | None:
 
 
 def _record_row(import_id: int, position: int, ref: Reference) -> dict:
+    """The `records` row of one Reference: every field of RECORD_FIELDS, then the match keys."""
     keys = match_keys(ref)
-    return {
-        "import_id": import_id,
-        "position": position,
-        "source_id": ref.source_id or str(position),
-        "line": ref.line,
-        "type": ref.type or "other",
-        "title": ref.title or "",
-        "authors": json.dumps(ref.authors, ensure_ascii=False),
-        "year": keys.year,
-        "journal": ref.journal or "",
-        "volume": ref.volume or "",
-        "issue": ref.issue or "",
-        "pages": ref.pages or "",
-        "doi": ref.doi or "",
-        "pmid": ref.pmid or "",
-        "abstract": ref.abstract or "",
-        "keywords": json.dumps(ref.keywords, ensure_ascii=False),
-        "url": ref.url or "",
-        "publisher": ref.publisher or "",
-        "place": ref.place or "",
-        "issn": ref.issn or "",
-        "isbn": ref.isbn or "",
-        "language": ref.language or "",
-        "date": ref.date or "",
-        "notes": json.dumps(ref.notes, ensure_ascii=False),
-        "norm_doi": keys.doi,
-        "norm_pmid": keys.pmid,
-        "norm_first_author": keys.first_author,
-        "norm_year": keys.year,
-        "norm_title": keys.title,
-        "norm_journal": keys.journal,
-        "norm_volume": keys.volume,
-        "norm_issue": keys.issue,
-        "norm_first_page": keys.first_page,
-        "original": json.dumps(ref.original, ensure_ascii=False),
-    }
-
+    row = {"import_id": import_id, "position": position}
+    for spec in RECORD_FIELDS:
+        value = getattr(ref, spec.name)
+        if spec.kind in ("list", "json"):
+            value = json.dumps(value, ensure_ascii=False)
+        elif spec.kind == "text":
+            value = value or ""
+        row[spec.name] = value
+    # What a file may leave out, and the year as matching reads it ("2014 Mar" -> 2014).
+    row["source_id"] = ref.source_id or str(position)
+    row["type"] = ref.type or "other"
+    row["year"] = keys.year
+    row.update({f"norm_{name}": value for name, value in asdict(keys).items()})
+    return row

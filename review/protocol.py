@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from review.dedup.score import Thresholds
+from review.errors import WorkbenchError
 from review.yaml_lines import compose, line_of
 
 PROTOCOL_FILE = "review.yaml"
@@ -93,13 +94,17 @@ SCHEMA = {
 }
 
 
-class ProtocolError(ValueError):
+class ProtocolError(WorkbenchError, ValueError):
     """The protocol is invalid. Names the file, the field path, its line and the problem."""
 
     def __init__(self, path: str, field_path: str, message: str, line: int | None = None):
-        self.path, self.field_path, self.message, self.line = str(path), field_path, message, line
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {field_path or '(top level)'}: {message}")
+        self.path, self.field_path = str(path), field_path
+        super().__init__(message, file=self.path, line=line, field=field_path or None)
+
+    def __str__(self) -> str:
+        # The text people (and tests) have read since the first version; describe() is the common form.
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.field_path or '(top level)'}: {self.message}"
 
 
 @dataclass

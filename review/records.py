@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, make_dataclass
 
 # Reference types, a small vocabulary that every format maps onto.
 REFERENCE_TYPES = (
@@ -19,48 +19,94 @@ REFERENCE_TYPES = (
     "web", "dataset", "preprint", "other",
 )
 
-# The display fields of a Reference that exports and round trips carry.
-DISPLAY_FIELDS = (
-    "type", "title", "authors", "year", "journal", "volume", "issue", "pages",
-    "doi", "pmid", "abstract", "keywords", "url", "publisher", "place",
-    "issn", "isbn", "language", "date", "notes",
-)
 
 
-@dataclass
-class Reference:
-    """One entry of an export file, read but not yet stored.
+# --- the record's fields, declared once ---------------------------------------------------
+# Everything else derives from RECORD_FIELDS: the Reference dataclass below, the
+# columns of the `records` table (review.store), the row written on import and the
+# Reference read back (review.project), the display fields and the CSV writer's
+# columns (review.io.tabular). A new field is one more FieldSpec here (and, for an
+# existing database, a migration adding its column).
 
-    `original` keeps every field exactly as the file had it (tag or column name to
-    a list of values, in file order), so an export can give back what came in.
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a record.
+
+    kind: "text" (a string, '' when unknown), "list" (strings; stored as a JSON list),
+    "year" (an integer or None), "int" (a whole number) or "json" (a mapping, stored as JSON).
+    size: the column's VARCHAR length; None for unbounded TEXT.
+    display: a bibliographic field people see and every export format carries.
+    csv: written as a column by the CSV writer (notes and free dates are not).
     """
 
-    type: str = "other"
-    title: str = ""
-    authors: list[str] = field(default_factory=list)
-    year: int | None = None
-    journal: str = ""
-    volume: str = ""
-    issue: str = ""
-    pages: str = ""
-    doi: str = ""
-    pmid: str = ""
-    abstract: str = ""
-    keywords: list[str] = field(default_factory=list)
-    url: str = ""
-    publisher: str = ""
-    place: str = ""
-    issn: str = ""
-    isbn: str = ""
-    language: str = ""
-    date: str = ""
-    notes: list[str] = field(default_factory=list)
-    source_id: str = ""
-    line: int = 0
-    original: dict[str, list[str]] = field(default_factory=dict)
+    name: str
+    kind: str = "text"
+    size: int | None = None
+    display: bool = True
+    csv: bool = True
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def empty(self):
+        """The value of the field when a file says nothing about it."""
+        return {"text": "", "list": [], "year": None, "int": 0, "json": {}}[self.kind]
+
+
+RECORD_FIELDS = (
+    # Provenance inside the export file: its id there and the line the entry starts on.
+    FieldSpec("source_id", size=400, display=False, csv=False),
+    FieldSpec("line", "int", display=False, csv=False),
+    FieldSpec("type", size=40),
+    FieldSpec("title"),
+    FieldSpec("authors", "list"),
+    FieldSpec("year", "year"),
+    FieldSpec("journal"),
+    FieldSpec("volume", size=100),
+    FieldSpec("issue", size=100),
+    FieldSpec("pages", size=100),
+    FieldSpec("doi", size=400),
+    FieldSpec("pmid", size=40),
+    FieldSpec("abstract"),
+    FieldSpec("keywords", "list"),
+    FieldSpec("url"),
+    FieldSpec("publisher"),
+    FieldSpec("place"),
+    FieldSpec("issn", size=200),
+    FieldSpec("isbn", size=200),
+    FieldSpec("language", size=100),
+    FieldSpec("date", size=100, csv=False),
+    FieldSpec("notes", "list", csv=False),
+    # Every field exactly as the file had it (tag or column name -> list of values).
+    FieldSpec("original", "json", display=False, csv=False),
+)
+FIELDS_BY_NAME = {spec.name: spec for spec in RECORD_FIELDS}
+
+# The display fields of a Reference that exports and round trips carry.
+DISPLAY_FIELDS = tuple(spec.name for spec in RECORD_FIELDS if spec.display)
+# The columns the CSV writer gives every reference, in order.
+CSV_FIELDS = tuple(spec.name for spec in RECORD_FIELDS if spec.csv)
+
+
+def _reference_fields():
+    """Reference's fields: display fields first, then provenance (the order it has always had)."""
+    ordered = [s for s in RECORD_FIELDS if s.display] + [s for s in RECORD_FIELDS if not s.display]
+    types = {"text": str, "list": list[str], "year": int | None, "int": int, "json": dict[str, list[str]]}
+    out = []
+    for spec in ordered:
+        default = field(default="other") if spec.name == "type" else (
+            field(default_factory=type(spec.empty())) if spec.kind in ("list", "json") else field(default=spec.empty()))
+        out.append((spec.name, types[spec.kind], default))
+    return out
+
+
+def _to_dict(self) -> dict:
+    return asdict(self)
+
+
+Reference = make_dataclass(
+    "Reference", _reference_fields(), namespace={"to_dict": _to_dict, "__module__": __name__, "__doc__": (
+        "One entry of an export file, read but not yet stored.\n\n"
+        "Its fields are RECORD_FIELDS. `original` keeps every field exactly as the file had it (tag or\n"
+        "column name to a list of values, in file order), so an export can give back what came in.")})
 
 
 @dataclass(frozen=True)

@@ -10,39 +10,28 @@ Reports reach a scheme once included at the protocol's last screening stage.
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
-from sqlalchemy import select
 
-from review import screening, store
+from review import events, screening, store
+from review.errors import WorkbenchError
+from review.readmodel import Scheme
 
 if TYPE_CHECKING:
     from review.project import Review
 
 CREATE, RENAME, LINK, UNLINK, MERGE, SPLIT = (
-    "scheme.create", "scheme.rename", "scheme.link", "scheme.unlink", "scheme.merge", "scheme.split")
+    events.SchemeCreated.kind, events.SchemeRenamed.kind, events.ReportLinked.kind, events.ReportUnlinked.kind,
+    events.SchemesMerged.kind, events.SchemeSplit.kind)
 SCHEME_EVENTS = (CREATE, RENAME, LINK, UNLINK, MERGE, SPLIT)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 
 
-class SchemeError(ValueError):
+class SchemeError(WorkbenchError, ValueError):
     pass
-
-
-@dataclass
-class Scheme:
-    scheme_id: str
-    name: str
-    merged_into: str | None = None
-    reports: set[int] = field(default_factory=set)
-
-    @property
-    def active(self) -> bool:
-        return self.merged_into is None
 
 
 @dataclass
@@ -51,31 +40,10 @@ class SchemeState:
 
     @classmethod
     def load(cls, review: "Review") -> "SchemeState":
-        with store.read_connection(review.engine) as conn:
-            rows = conn.execute(select(store.events.c.kind, store.events.c.payload)
-                                .where(store.events.c.kind.in_(SCHEME_EVENTS)).order_by(store.events.c.id)).all()
-        schemes: dict[str, Scheme] = {}
-        for kind, payload in rows:
-            data = json.loads(payload)
-            if kind == CREATE:
-                schemes[data["scheme_id"]] = Scheme(data["scheme_id"], data["name"])
-            elif kind == RENAME:
-                schemes[data["scheme_id"]].name = data["name"]
-            elif kind == LINK:
-                schemes[data["scheme_id"]].reports.add(data["record_id"])
-            elif kind == UNLINK:
-                schemes[data["scheme_id"]].reports.discard(data["record_id"])
-            elif kind == MERGE:
-                keep, absorb = schemes[data["keep"]], schemes[data["absorb"]]
-                keep.reports |= absorb.reports
-                absorb.reports = set()
-                absorb.merged_into = keep.scheme_id
-            elif kind == SPLIT:
-                source = schemes[data["scheme_id"]]
-                moved = set(data["records"])
-                source.reports -= moved
-                schemes[data["new_id"]] = Scheme(data["new_id"], data["name"], reports=moved)
-        return cls(schemes)
+        """The current schemes from the read model, as a copy the caller may change."""
+        model = review.read_model()
+        return cls({sid: Scheme(s.scheme_id, s.name, s.merged_into, set(s.reports))
+                    for sid, s in model.schemes.items()})
 
     def get(self, scheme_id: str) -> Scheme:
         scheme = self.schemes.get(scheme_id)
@@ -92,6 +60,10 @@ class SchemeState:
         return sorted(s.scheme_id for s in self.active() if record_id in s.reports)
 
 
+def valid_id(scheme_id: str) -> bool:
+    return bool(_ID.match(scheme_id))
+
+
 def _new_id(state: SchemeState) -> str:
     n = len(state.schemes) + 1
     while f"S{n:03d}" in state.schemes:
@@ -99,48 +71,37 @@ def _new_id(state: SchemeState) -> str:
     return f"S{n:03d}"
 
 
-def _append(review: "Review", who: str, kind: str, payload: dict, scheme_id: str) -> None:
+def _append(review: "Review", who: str, *planned: events.Event) -> None:
+    if not planned:
+        return
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, who, kind, payload, entity="scheme", entity_id=scheme_id)
+        for event in planned:
+            events.append(conn, who, event)
 
 
-def create_scheme(review: "Review", name: str, who: str, scheme_id: str | None = None) -> Scheme:
+# --- planning: check against the state, then say which events to append -------------------
+# Each plan_* function refuses what the state does not allow and applies what it
+# accepts to `state`, so a bulk import (review.extraction) plans many in a row on one
+# copy and appends them together, with the same checks as one call by hand.
+
+
+def plan_create(state: SchemeState, name: str, scheme_id: str | None = None) -> events.SchemeCreated:
     name = (name or "").strip()
     if not name:
         raise SchemeError("a scheme needs a name")
-    state = SchemeState.load(review)
     scheme_id = scheme_id or _new_id(state)
     if not _ID.match(scheme_id):
         raise SchemeError(f"scheme id {scheme_id!r}: use letters, digits, '_', '-' or '.' (at most 40)")
     if scheme_id in state.schemes:
         raise SchemeError(f"scheme {scheme_id!r} already exists ({state.schemes[scheme_id].name!r})")
-    _append(review, who, CREATE, {"scheme_id": scheme_id, "name": name}, scheme_id)
-    return Scheme(scheme_id, name)
+    state.schemes[scheme_id] = Scheme(scheme_id, name)
+    return events.SchemeCreated(scheme_id, name)
 
 
-def rename_scheme(review: "Review", scheme_id: str, name: str, who: str) -> None:
-    SchemeState.load(review).get(scheme_id)
-    if not (name or "").strip():
-        raise SchemeError("a scheme needs a name")
-    _append(review, who, RENAME, {"scheme_id": scheme_id, "name": name.strip()}, scheme_id)
-
-
-def included_reports(review: "Review") -> tuple[set[int], dict[int, int]]:
-    """Clusters included at the last screening stage, and record -> cluster."""
-    state = screening.ScreeningState.load(review)
-    last = state.stages[-1]
-    included = {c for c in state.screenable(last) if state.outcome(last, c) == screening.INCLUDE}
-    return included, state.clusters
-
-
-def link_reports(review: "Review", scheme_id: str, record_ids: Iterable[int], who: str) -> list[int]:
-    """Link reports (records) to a scheme; returns the cluster ids linked.
-
-    Only reports included at the last screening stage can inform a scheme.
-    """
-    state = SchemeState.load(review)
+def plan_links(state: SchemeState, scheme_id: str, record_ids: Iterable[int], included: set[int],
+               clusters: dict[int, int]) -> list[events.ReportLinked]:
+    """Links of reports (records) to a scheme; only reports included at the last stage can inform one."""
     scheme = state.get(scheme_id)
-    included, clusters = included_reports(review)
     linked = []
     for record_id in record_ids:
         record_id = int(record_id)
@@ -151,12 +112,40 @@ def link_reports(review: "Review", scheme_id: str, record_ids: Iterable[int], wh
             raise SchemeError(f"record {record_id} was not included at full text, so it cannot inform a scheme")
         if cluster not in scheme.reports and cluster not in linked:
             linked.append(cluster)
-    if linked:
-        with store.write_transaction(review.engine) as conn:
-            for cluster in linked:
-                store.append_event(conn, who, LINK, {"scheme_id": scheme_id, "record_id": cluster},
-                                   entity="scheme", entity_id=scheme_id)
-    return linked
+    scheme.reports.update(linked)
+    return [events.ReportLinked(scheme_id, cluster) for cluster in linked]
+
+
+def create_scheme(review: "Review", name: str, who: str, scheme_id: str | None = None) -> Scheme:
+    event = plan_create(SchemeState.load(review), name, scheme_id)
+    _append(review, who, event)
+    return Scheme(event.scheme_id, event.name)
+
+
+def rename_scheme(review: "Review", scheme_id: str, name: str, who: str) -> None:
+    SchemeState.load(review).get(scheme_id)
+    if not (name or "").strip():
+        raise SchemeError("a scheme needs a name")
+    _append(review, who, events.SchemeRenamed(scheme_id, name.strip()))
+
+
+def included_reports(review: "Review") -> tuple[set[int], dict[int, int]]:
+    """Clusters included at the last screening stage, and record -> cluster."""
+    state = screening.ScreeningState.current(review)
+    last = state.stages[-1]
+    included = {c for c in state.screenable(last) if state.outcome(last, c) == screening.INCLUDE}
+    return included, dict(state.clusters)
+
+
+def link_reports(review: "Review", scheme_id: str, record_ids: Iterable[int], who: str) -> list[int]:
+    """Link reports (records) to a scheme; returns the cluster ids linked.
+
+    Only reports included at the last screening stage can inform a scheme.
+    """
+    included, clusters = included_reports(review)
+    planned = plan_links(SchemeState.load(review), scheme_id, record_ids, included, clusters)
+    _append(review, who, *planned)
+    return [event.record_id for event in planned]
 
 
 def unlink_report(review: "Review", scheme_id: str, record_id: int, who: str) -> None:
@@ -164,7 +153,7 @@ def unlink_report(review: "Review", scheme_id: str, record_id: int, who: str) ->
     cluster = review.cluster_ids().get(int(record_id), int(record_id))
     if cluster not in scheme.reports:
         raise SchemeError(f"record {record_id} is not linked to scheme {scheme_id!r}")
-    _append(review, who, UNLINK, {"scheme_id": scheme_id, "record_id": cluster}, scheme_id)
+    _append(review, who, events.ReportUnlinked(scheme_id, cluster))
 
 
 def merge_schemes(review: "Review", keep: str, absorb: str, who: str) -> None:
@@ -173,7 +162,7 @@ def merge_schemes(review: "Review", keep: str, absorb: str, who: str) -> None:
         raise SchemeError("cannot merge a scheme with itself")
     state = SchemeState.load(review)
     state.get(keep), state.get(absorb)
-    _append(review, who, MERGE, {"keep": keep, "absorb": absorb}, keep)
+    _append(review, who, events.SchemesMerged(keep, absorb))
 
 
 def split_scheme(review: "Review", scheme_id: str, record_ids: Iterable[int], name: str, who: str,
@@ -193,8 +182,7 @@ def split_scheme(review: "Review", scheme_id: str, record_ids: Iterable[int], na
         raise SchemeError(f"scheme id {new_id!r} is taken or not valid")
     if not (name or "").strip():
         raise SchemeError("a scheme needs a name")
-    _append(review, who, SPLIT, {"scheme_id": scheme_id, "new_id": new_id, "name": name.strip(),
-                                 "records": moved}, scheme_id)
+    _append(review, who, events.SchemeSplit(scheme_id, new_id, name.strip(), tuple(moved)))
     return Scheme(new_id, name.strip(), reports=set(moved))
 
 

@@ -2,8 +2,9 @@
 
 The unit screened is a deduplicated record (a cluster): a decision on any of its
 records counts for the cluster. Every decision, undo, resolution and full-text
-note is an event; the state below is derived from the log each time it is read
-(`ScreeningState.load`), and nothing is ever overwritten:
+note is an event (review.events); the state below is derived from the log by the
+review's read model (review.readmodel, kept up to date incrementally), and nothing
+is ever overwritten:
 
   - a reviewer's current decision on a cluster is their latest one not undone;
   - a stage's final decision is a resolution if there is one, else the agreed
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -31,20 +31,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
-from sqlalchemy import select
 
-from review import store
+from review import events, store
+from review.errors import WorkbenchError
+from review.readmodel import Decision, Removal, Resolution
 
 if TYPE_CHECKING:
     from review.project import Review
 
 INCLUDE, EXCLUDE, MAYBE = "include", "exclude", "maybe"
 DECISIONS = (INCLUDE, EXCLUDE, MAYBE)
-DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT = "screen.decision", "screen.undo", "screen.resolution"
-FULLTEXT_EVENT, NOT_RETRIEVED_EVENT = "fulltext.attach", "fulltext.not_retrieved"
+DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT = (
+    events.ScreenDecision.kind, events.ScreenUndo.kind, events.ScreenResolution.kind)
+FULLTEXT_EVENT, NOT_RETRIEVED_EVENT = events.FullTextAttached.kind, events.FullTextNotRetrieved.kind
 # PRISMA 2020's "records removed before screening" other than duplicates: marked
 # ineligible by an automation tool, or removed for another reason (e.g. retracted).
-REMOVED_EVENT, RESTORED_EVENT = "screen.removed", "screen.restored"
+REMOVED_EVENT, RESTORED_EVENT = events.RemovedBeforeScreening.kind, events.RestoredToScreening.kind
 SCREENING_EVENTS = (DECISION_EVENT, UNDO_EVENT, RESOLUTION_EVENT, FULLTEXT_EVENT, NOT_RETRIEVED_EVENT,
                     REMOVED_EVENT, RESTORED_EVENT)
 
@@ -56,44 +58,18 @@ _SYNONYMS = {
 }
 
 
-class ScreeningError(ValueError):
-    """A decision the protocol does not allow; `field` names the part at fault."""
+class ScreeningError(WorkbenchError, ValueError):
+    """A decision the protocol does not allow; `field` names the part at fault.
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
+    str() is the message alone unless a file is named (a bulk import), so an API
+    caller reads the sentence and a CSV importer reads `file:line: [field] message`.
+    """
 
+    def __init__(self, message: str, field: str | None = None, file: str | None = None, line: int | None = None):
+        super().__init__(message, file=file, line=line, field=field)
 
-@dataclass(frozen=True)
-class Decision:
-    event_id: int
-    record_id: int
-    stage: str
-    reviewer: str
-    decision: str
-    reasons: tuple[str, ...]
-    note: str
-    decided_at: str
-
-
-@dataclass(frozen=True)
-class Resolution:
-    event_id: int
-    record_id: int
-    stage: str
-    decision: str
-    reasons: tuple[str, ...]
-    resolved_by: str
-    method: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Removal:
-    record_id: int
-    reason: str
-    automated: bool
-    removed_by: str
+    def __str__(self) -> str:
+        return self.message if self.file is None else super().__str__()
 
 
 @dataclass
@@ -176,53 +152,33 @@ class ScreeningState:
 
     @classmethod
     def load(cls, review: "Review") -> "ScreeningState":
-        clusters = review.cluster_ids()
-        with store.read_connection(review.engine) as conn:
-            rows = conn.execute(
-                select(store.events.c.id, store.events.c.kind, store.events.c.created_at, store.events.c.payload)
-                .where(store.events.c.kind.in_(SCREENING_EVENTS)).order_by(store.events.c.id)
-            ).all()
-            if not clusters:
-                ids = conn.execute(select(store.records.c.id).order_by(store.records.c.id)).scalars().all()
-                clusters = {i: i for i in ids}
+        """The current state, as a copy the caller may change (e.g. a session that decides as it goes)."""
+        return cls._from_model(review, copy=True)
+
+    @classmethod
+    def current(cls, review: "Review") -> "ScreeningState":
+        """The current state, shared with the read model: read it, never change it."""
+        return cls._from_model(review, copy=False)
+
+    @classmethod
+    def _from_model(cls, review: "Review", copy: bool) -> "ScreeningState":
+        model = review.read_model()
+        clusters = model.clusters()
+        screened = model.screening()
         stages = [s.name for s in review.protocol.stages]
         required = {s.name: s.decisions_required for s in review.protocol.stages}
-        state = cls(stages, required, clusters, list(dict.fromkeys(clusters[r] for r in sorted(clusters))),
-                    {s: defaultdict(dict) for s in stages}, {s: defaultdict(list) for s in stages},
-                    {s: {} for s in stages}, {}, {})
-        undone: set[int] = set()
-        parsed = [(event_id, kind, created, json.loads(payload)) for event_id, kind, created, payload in rows]
-        for event_id, kind, _, data in parsed:
-            if kind == UNDO_EVENT:
-                undone.add(data["undoes"])
-        for event_id, kind, created, data in parsed:
-            if kind == DECISION_EVENT and event_id not in undone and data["stage"] in state.decisions:
-                decision = Decision(event_id, data["record_id"], data["stage"], data["reviewer"], data["decision"],
-                                    tuple(data.get("reasons", ())), data.get("note", ""),
-                                    data.get("decided_at") or created)
-                cluster = clusters.get(decision.record_id, decision.record_id)
-                state.decisions[decision.stage][cluster][decision.reviewer] = decision
-                state.history[decision.stage][decision.reviewer].append(decision)
-            elif kind == RESOLUTION_EVENT and data["stage"] in state.resolutions:
-                cluster = clusters.get(data["record_id"], data["record_id"])
-                state.resolutions[data["stage"]][cluster] = Resolution(
-                    event_id, data["record_id"], data["stage"], data["decision"], tuple(data.get("reasons", ())),
-                    data["resolved_by"], data["method"], data.get("note", ""))
-            elif kind == FULLTEXT_EVENT:
-                cluster = clusters.get(data["record_id"], data["record_id"])
-                state.full_texts[cluster] = data["location"]
-                state.not_retrieved.pop(cluster, None)
-            elif kind == NOT_RETRIEVED_EVENT:
-                cluster = clusters.get(data["record_id"], data["record_id"])
-                state.not_retrieved[cluster] = data.get("note", "")
-                state.full_texts.pop(cluster, None)
-            elif kind == REMOVED_EVENT:
-                cluster = clusters.get(data["record_id"], data["record_id"])
-                state.removed[cluster] = Removal(cluster, data["reason"], bool(data["automated"]),
-                                                 data.get("removed_by", ""))
-            elif kind == RESTORED_EVENT:
-                state.removed.pop(clusters.get(data["record_id"], data["record_id"]), None)
-        return state
+        order = model.memo("cluster_order", model.clusters_version,
+                           lambda: list(dict.fromkeys(clusters[r] for r in sorted(clusters))))
+        if not copy:
+            return cls(stages, required, clusters, order, {s: screened.decisions[s] for s in stages},
+                       {s: screened.history[s] for s in stages}, {s: screened.resolutions[s] for s in stages},
+                       screened.full_texts, screened.not_retrieved, screened.removed)
+        return cls(
+            stages, required, dict(clusters), list(order),
+            {s: defaultdict(dict, {c: dict(r) for c, r in screened.decisions[s].items()}) for s in stages},
+            {s: defaultdict(list, {r: list(h) for r, h in screened.history[s].items()}) for s in stages},
+            {s: dict(screened.resolutions[s]) for s in stages},
+            dict(screened.full_texts), dict(screened.not_retrieved), dict(screened.removed))
 
     def cluster_of(self, record_id: int) -> int:
         if record_id not in self.clusters:
@@ -280,18 +236,53 @@ class ScreeningState:
 # --- writing ---------------------------------------------------------------------------
 
 
-def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision: str,
-           reasons: Iterable[str] = (), note: str = "", decided_at: str | None = None,
-           state: ScreeningState | None = None, order: str | None = None) -> Decision:
-    """Record one reviewer's decision on a record (its cluster) at a stage.
+@dataclass(frozen=True)
+class DecisionRequest:
+    """One decision to record, as a person or a file gives it (before any check)."""
 
-    `order` names how the record came to be shown (a session's "model", "random" or
-    "import" order); it is kept with the decision so the methods text can say which
-    prioritisation was used (PRISMA 2020 item 8).
+    stage: str
+    reviewer: str
+    record_id: int
+    decision: str
+    reasons: tuple[str, ...] = ()
+    note: str = ""
+    decided_at: str | None = None
+    order: str | None = None
+    imported_from: str | None = None
+    imported_by: str | None = None
+
+
+def plan_decisions(review: "Review", state: ScreeningState, requests: Iterable[DecisionRequest],
+                   on_error=None, apply: bool = False) -> list[events.ScreenDecision]:
+    """Check decisions against the protocol and the current state; the events to append, in order.
+
+    The one planner behind `decide` (one request) and `import_decisions` (a file of
+    them), so both refuse the same things: an unknown stage, reviewer or reason, a
+    record removed before screening, or one not included at the stage before.
+    With `apply`, each accepted decision is applied to `state` (a copy from
+    `ScreeningState.load`) as it is planned, so a later row sees an earlier one (two
+    reviewers' title/abstract inclusions, then a full-text decision). `on_error(index, ScreeningError)` may raise a richer error (a file's
+    line); by default the error is raised as it is.
     """
-    decision, reasons = _check(review, stage, reviewer, decision, reasons)
-    state = state or ScreeningState.load(review)
-    cluster = state.cluster_of(int(record_id))
+    planned = []
+    for index, request in enumerate(requests):
+        try:
+            event = _plan_one(review, state, request)
+        except ScreeningError as exc:
+            if on_error is None:
+                raise
+            on_error(index, exc)
+            raise
+        planned.append(event)
+        if apply:
+            _record(state, -1 - index, event)  # not yet in the log: a provisional id
+    return planned
+
+
+def _plan_one(review: "Review", state: ScreeningState, request: DecisionRequest) -> events.ScreenDecision:
+    decision, reasons = _check(review, request.stage, request.reviewer, request.decision, request.reasons)
+    cluster = state.cluster_of(int(request.record_id))
+    stage = request.stage
     if not state.can_screen(stage, cluster):
         if cluster in state.removed:
             why = f"it was removed before screening ({state.removed[cluster].reason})"
@@ -299,17 +290,41 @@ def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision
             why = "its full text was not retrieved"
         else:
             why = f"it was not included at the stage before {stage!r}"
-        raise ScreeningError(f"record {record_id} cannot be screened at stage {stage!r}: {why}")
-    payload = {"stage": stage, "reviewer": reviewer, "record_id": cluster, "decision": decision,
-               "reasons": list(reasons), "note": note, "decided_at": decided_at}
-    if order is not None:
-        payload["order"] = order
-    with store.write_transaction(review.engine) as conn:
-        event_id = store.append_event(conn, reviewer, DECISION_EVENT, payload, entity="record", entity_id=cluster)
-    made = Decision(event_id, cluster, stage, reviewer, decision, reasons, note, decided_at or store.utc_now())
-    state.decisions[stage][cluster][reviewer] = made
-    state.history[stage][reviewer].append(made)
+        raise ScreeningError(f"record {request.record_id} cannot be screened at stage {stage!r}: {why}",
+                             "record_id")
+    return events.ScreenDecision(stage=stage, reviewer=request.reviewer, record_id=cluster, decision=decision,
+                                 reasons=reasons, note=request.note, decided_at=request.decided_at,
+                                 order=request.order, imported_from=request.imported_from,
+                                 imported_by=request.imported_by)
+
+
+def _record(state: ScreeningState, event_id: int, event: events.ScreenDecision) -> Decision:
+    """Apply an appended decision to a caller's state, as the read model will on its next refresh."""
+    made = Decision(event_id, event.record_id, event.stage, event.reviewer, event.decision, tuple(event.reasons),
+                    event.note, event.decided_at or store.utc_now())
+    state.decisions[made.stage][made.record_id][made.reviewer] = made
+    state.history[made.stage][made.reviewer].append(made)
     return made
+
+
+def decide(review: "Review", stage: str, reviewer: str, record_id: int, decision: str,
+           reasons: Iterable[str] = (), note: str = "", decided_at: str | None = None,
+           state: ScreeningState | None = None, order: str | None = None) -> Decision:
+    """Record one reviewer's decision on a record (its cluster) at a stage.
+
+    A one-row bulk import: the same planner as `import_decisions` checks it.
+    `order` names how the record came to be shown (a session's "model", "random" or
+    "import" order); it is kept with the decision so the methods text can say which
+    prioritisation was used (PRISMA 2020 item 8). A `state` passed in is updated.
+    """
+    request = DecisionRequest(stage, reviewer, int(record_id), decision, tuple(reasons), note, decided_at, order)
+    (event,) = plan_decisions(review, state or ScreeningState.current(review), [request])
+    with store.write_transaction(review.engine) as conn:
+        event_id = events.append(conn, reviewer, event)
+    if state is not None:
+        return _record(state, event_id, event)
+    return Decision(event_id, event.record_id, stage, reviewer, event.decision, tuple(event.reasons), note,
+                    decided_at or store.utc_now())
 
 
 def undo_last(review: "Review", stage: str, reviewer: str, state: ScreeningState | None = None) -> Decision | None:
@@ -320,9 +335,7 @@ def undo_last(review: "Review", stage: str, reviewer: str, state: ScreeningState
         return None
     last = history.pop()
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, reviewer, UNDO_EVENT, {"stage": stage, "undoes": last.event_id,
-                                                        "record_id": last.record_id},
-                           entity="record", entity_id=last.record_id)
+        events.append(conn, reviewer, events.ScreenUndo(stage=stage, undoes=last.event_id, record_id=last.record_id))
     cluster = state.clusters.get(last.record_id, last.record_id)
     earlier = [d for d in history if state.clusters.get(d.record_id, d.record_id) == cluster]
     if earlier:
@@ -339,7 +352,7 @@ def resolve(review: "Review", stage: str, record_id: int, decision: str, who: st
     if decision == MAYBE:
         raise ScreeningError("a resolution must include or exclude")
     stage_def = review.protocol.stage(stage)
-    state = ScreeningState.load(review)
+    state = ScreeningState.current(review)
     cluster = state.cluster_of(int(record_id))
     if state.outcome(stage, cluster) != "conflict" and cluster not in state.resolutions[stage]:
         raise ScreeningError(f"record {record_id} has no conflict at stage {stage!r} to resolve")
@@ -349,10 +362,10 @@ def resolve(review: "Review", stage: str, record_id: int, decision: str, who: st
         method = "third_reviewer"
     else:
         method = "consensus"
-    payload = {"stage": stage, "record_id": cluster, "decision": decision, "reasons": list(reasons),
-               "resolved_by": who, "method": method, "note": note}
+    event = events.ScreenResolution(stage=stage, record_id=cluster, decision=decision, resolved_by=who,
+                                    method=method, reasons=reasons, note=note)
     with store.write_transaction(review.engine) as conn:
-        event_id = store.append_event(conn, who, RESOLUTION_EVENT, payload, entity="record", entity_id=cluster)
+        event_id = events.append(conn, who, event)
     return Resolution(event_id, cluster, stage, decision, reasons, who, method, note)
 
 
@@ -367,20 +380,16 @@ def attach_full_text(review: "Review", record_id: int, location: str, who: str) 
             path = (review.path / path)
         if not path.exists():
             raise ScreeningError(f"full text file not found: {location}")
-    state = ScreeningState.load(review)
-    cluster = state.cluster_of(int(record_id))
+    cluster = ScreeningState.current(review).cluster_of(int(record_id))
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, who, FULLTEXT_EVENT, {"record_id": cluster, "location": location},
-                           entity="record", entity_id=cluster)
+        events.append(conn, who, events.FullTextAttached(record_id=cluster, location=location))
 
 
 def mark_not_retrieved(review: "Review", record_id: int, who: str, note: str = "") -> None:
     """The full text could not be obtained (PRISMA: reports not retrieved)."""
-    state = ScreeningState.load(review)
-    cluster = state.cluster_of(int(record_id))
+    cluster = ScreeningState.current(review).cluster_of(int(record_id))
     with store.write_transaction(review.engine) as conn:
-        store.append_event(conn, who, NOT_RETRIEVED_EVENT, {"record_id": cluster, "note": note},
-                           entity="record", entity_id=cluster)
+        events.append(conn, who, events.FullTextNotRetrieved(record_id=cluster, note=note))
 
 
 def remove_before_screening(review: "Review", record_ids: Iterable[int], reason: str, who: str,
@@ -395,7 +404,7 @@ def remove_before_screening(review: "Review", record_ids: Iterable[int], reason:
     if not reason:
         raise ScreeningError("say why the records are removed (e.g. 'retracted', 'published before 1999')",
                              "reason")
-    state = ScreeningState.load(review)
+    state = ScreeningState.current(review)
     first = state.stages[0]
     clusters = []
     for record_id in record_ids:
@@ -407,20 +416,18 @@ def remove_before_screening(review: "Review", record_ids: Iterable[int], reason:
             clusters.append(cluster)
     with store.write_transaction(review.engine) as conn:
         for cluster in clusters:
-            store.append_event(conn, who, REMOVED_EVENT, {"record_id": cluster, "reason": reason,
-                                                          "automated": bool(automated), "removed_by": who},
-                               entity="record", entity_id=cluster)
+            events.append(conn, who, events.RemovedBeforeScreening(record_id=cluster, reason=reason,
+                                                                   automated=bool(automated), removed_by=who))
     return clusters
 
 
 def restore_removed(review: "Review", record_ids: Iterable[int], who: str) -> list[int]:
     """Bring records removed before screening back into the first stage's pool."""
-    state = ScreeningState.load(review)
+    state = ScreeningState.current(review)
     clusters = [c for c in dict.fromkeys(state.cluster_of(int(r)) for r in record_ids) if c in state.removed]
     with store.write_transaction(review.engine) as conn:
         for cluster in clusters:
-            store.append_event(conn, who, RESTORED_EVENT, {"record_id": cluster}, entity="record",
-                               entity_id=cluster)
+            events.append(conn, who, events.RestoredToScreening(record_id=cluster))
     return clusters
 
 
@@ -432,12 +439,12 @@ def queue(review: "Review", stage: str, reviewer: str, state: ScreeningState | N
 
     Blind by construction: it depends only on this reviewer's own decisions.
     """
-    state = state or ScreeningState.load(review)
+    state = state or ScreeningState.current(review)
     return [c for c in state.screenable(stage) if state.reviewer_decision(stage, c, reviewer) is None]
 
 
 def stage_status(review: "Review", state: ScreeningState | None = None) -> list[StageStatus]:
-    state = state or ScreeningState.load(review)
+    state = state or ScreeningState.current(review)
     result = []
     for stage in state.stages:
         eligible = state.eligible(stage)
@@ -463,7 +470,7 @@ def status_frame(review: "Review") -> pd.DataFrame:
 
 def conflicts(review: "Review", stage: str, state: ScreeningState | None = None) -> pd.DataFrame:
     """Unresolved conflicts, with every reviewer's decision (all of them have decided)."""
-    state = state or ScreeningState.load(review)
+    state = state or ScreeningState.current(review)
     records = review.records_frame().set_index("record_id")
     rows = []
     for cluster in state.screenable(stage):
@@ -494,7 +501,7 @@ def cohen_kappa(first: list[str], second: list[str]) -> float:
 
 def agreement(review: "Review", state: ScreeningState | None = None) -> pd.DataFrame:
     """Per stage and reviewer pair: records both screened, % agreement, Cohen's kappa."""
-    state = state or ScreeningState.load(review)
+    state = state or ScreeningState.current(review)
     rows = []
     for stage in state.stages:
         by_reviewer: dict[str, dict[int, str]] = defaultdict(dict)
@@ -516,7 +523,7 @@ def agreement(review: "Review", state: ScreeningState | None = None) -> pd.DataF
 
 def exclusion_reasons(review: "Review", stage: str, state: ScreeningState | None = None) -> pd.DataFrame:
     """Final exclusions at a stage counted by primary reason (the first given), as PRISMA reports them."""
-    state = state or ScreeningState.load(review)
+    state = state or ScreeningState.current(review)
     labels = {r.code: r.label for r in review.protocol.exclusion_reasons}
     counts = Counter()
     for cluster in state.screenable(stage):
@@ -544,17 +551,18 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScreeningError(f"{file}: cannot read: {exc}") from None
+        raise ScreeningError(f"cannot read: {exc}", file=str(file)) from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown:
-        raise ScreeningError(f"{file}:1: unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})")
+        raise ScreeningError(f"unknown column {unknown[0]!r} (columns: {', '.join(IMPORT_COLUMNS)})",
+                             file=str(file), line=1)
     for needed in ("stage", "reviewer", "decision"):
         if needed not in header:
-            raise ScreeningError(f"{file}:1: missing column {needed!r}")
+            raise ScreeningError(f"missing column {needed!r}", file=str(file), line=1)
     if "record_id" not in header and "source_id" not in header:
-        raise ScreeningError(f"{file}:1: needs a record_id or a source_id column")
+        raise ScreeningError("needs a record_id or a source_id column", file=str(file), line=1)
 
     records = review.records_frame()
     by_id = set(records["record_id"].astype(int)) if not records.empty else set()
@@ -563,14 +571,13 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
                              records.get("import_file", [])):
         by_source[(str(sid), "")].append(int(rid))
         by_source[(str(sid), str(imp))].append(int(rid))
-    state = ScreeningState.load(review)
-    payloads = []
+    requests: list[tuple[int, DecisionRequest]] = []
     for row in reader:
         line = reader.line_num
         row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
 
         def fail(column: str, message: str):
-            raise ScreeningError(f"{file}:{line}: [{column}] {message}")
+            raise ScreeningError(message, field=column, file=str(file), line=line)
 
         if row.get("record_id"):
             try:
@@ -589,30 +596,40 @@ def import_decisions(review: "Review", file: str | Path, who: str) -> int:
         else:
             fail("record_id", "empty: give record_id or source_id")
         try:
-            decision, reasons = _check(review, row["stage"], row["reviewer"], row["decision"],
-                                       row.get("reasons", "").split(";"))
+            _check(review, row["stage"], row["reviewer"], row["decision"], row.get("reasons", "").split(";"))
         except ScreeningError as exc:
-            fail(exc.field or "decision", str(exc))
+            fail(exc.field or "decision", exc.message)
         when = row.get("time", "")
         if when:
             try:
                 datetime.fromisoformat(when.replace("Z", "+00:00"))
             except ValueError:
                 fail("time", f"not an ISO 8601 time: {when!r}")
-        cluster = state.cluster_of(record_id)
-        payloads.append({"stage": row["stage"], "reviewer": row["reviewer"], "record_id": cluster,
-                         "decision": decision, "reasons": list(reasons), "note": row.get("note", ""),
-                         "decided_at": when or None, "imported_from": file.name, "imported_by": who})
+        requests.append((line, DecisionRequest(row["stage"], row["reviewer"], record_id, row["decision"],
+                                                tuple(row.get("reasons", "").split(";")), row.get("note", ""),
+                                                when or None, imported_from=file.name, imported_by=who)))
+
+    # Then the planner `decide` uses, stage by stage (file order within a stage), applied
+    # as it goes on a copy of the state: a file may list a reviewer's full-text decision
+    # before the other reviewer's title/abstract one that makes the record eligible.
+    state = ScreeningState.load(review)
+    stages = {name: i for i, name in enumerate(state.stages)}
+    planned: list[events.ScreenDecision] = []
+    for line, request in sorted(requests, key=lambda item: stages[item[1].stage]):
+        try:
+            (event,) = plan_decisions(review, state, [request], apply=True)
+        except ScreeningError as exc:
+            raise ScreeningError(exc.message, field=exc.field or "decision", file=str(file), line=line) from None
+        planned.append(event)
     with store.write_transaction(review.engine) as conn:
-        for payload in payloads:
-            store.append_event(conn, payload["reviewer"], DECISION_EVENT, payload, entity="record",
-                               entity_id=payload["record_id"])
-    return len(payloads)
+        for event in planned:
+            events.append(conn, event.reviewer, event)
+    return len(planned)
 
 
 def export_decisions(review: "Review", out: str | Path | None = None) -> str:
     """Every reviewer's current decision as CSV (the columns import_decisions reads)."""
-    state = ScreeningState.load(review)
+    state = ScreeningState.current(review)
     records = review.records_frame().set_index("record_id")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -35,6 +35,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from review.errors import WorkbenchError
+from review.records import FIELDS_BY_NAME, RECORD_FIELDS, FieldSpec
+
 metadata = MetaData()
 
 schema_migrations = Table(
@@ -64,34 +67,24 @@ imports = Table(
     Column("source_kind", String(40), nullable=False, server_default="database"),
 )
 
+
+def _record_column(spec: FieldSpec) -> Column:
+    """The column of one record field (review.records.RECORD_FIELDS)."""
+    if spec.kind == "year":
+        return Column(spec.name, Integer)
+    if spec.kind == "int":
+        return Column(spec.name, Integer, nullable=False)
+    # text; lists and mappings are stored as JSON text
+    return Column(spec.name, String(spec.size) if spec.size else Text, nullable=False)
+
+
 records = Table(
     "records",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("import_id", Integer, ForeignKey("imports.id"), nullable=False),
     Column("position", Integer, nullable=False),  # order inside its file, from 1
-    Column("source_id", String(400), nullable=False),
-    Column("line", Integer, nullable=False),
-    Column("type", String(40), nullable=False),
-    Column("title", Text, nullable=False),
-    Column("authors", Text, nullable=False),  # JSON list
-    Column("year", Integer),
-    Column("journal", Text, nullable=False),
-    Column("volume", String(100), nullable=False),
-    Column("issue", String(100), nullable=False),
-    Column("pages", String(100), nullable=False),
-    Column("doi", String(400), nullable=False),
-    Column("pmid", String(40), nullable=False),
-    Column("abstract", Text, nullable=False),
-    Column("keywords", Text, nullable=False),  # JSON list
-    Column("url", Text, nullable=False),
-    Column("publisher", Text, nullable=False),
-    Column("place", Text, nullable=False),
-    Column("issn", String(200), nullable=False),
-    Column("isbn", String(200), nullable=False),
-    Column("language", String(100), nullable=False),
-    Column("date", String(100), nullable=False),
-    Column("notes", Text, nullable=False),  # JSON list
+    *[_record_column(spec) for spec in RECORD_FIELDS if spec.name != "original"],  # declared in review.records
     # normalised keys for matching
     Column("norm_doi", String(400), nullable=False),
     Column("norm_pmid", String(40), nullable=False),
@@ -102,7 +95,7 @@ records = Table(
     Column("norm_volume", String(100), nullable=False),
     Column("norm_issue", String(100), nullable=False),
     Column("norm_first_page", String(100), nullable=False),
-    Column("original", Text, nullable=False),  # JSON: every field as the file had it
+    _record_column(FIELDS_BY_NAME["original"]),  # JSON: every field as the file had it
     UniqueConstraint("import_id", "position", name="uq_records_import_position"),
 )
 Index("ix_records_norm_doi", records.c.norm_doi)
@@ -211,8 +204,8 @@ MIGRATIONS: list[tuple[int, str, Any]] = [
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-class SchemaError(RuntimeError):
-    pass
+class SchemaError(WorkbenchError, RuntimeError):
+    """The database cannot be used by this version of the workbench."""
 
 
 # --- connections ----------------------------------------------------------------

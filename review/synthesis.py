@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Iterable
 import pandas as pd
 
 from review import extraction, schemes, tables, templates
+from review.errors import WorkbenchError
 from review.templates import Field, Template
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ MULTI_RULE = ("A scheme with several answers to {what} is counted once under eac
               "once, so a total can be less than the sum of its row or column.")
 
 
-class SynthesisError(ValueError):
+class SynthesisError(WorkbenchError, ValueError):
     """A synthesis request that cannot be answered; the message names the field or code at fault."""
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from review.errors import WorkbenchError
 from review.yaml_lines import compose, line_of
 
 FIELD_TYPES = ("text", "long_text", "integer", "number", "date", "boolean",
@@ -69,13 +70,12 @@ _ALL_FIELD_KEYS = _COMMON_FIELD_KEYS + ("unit", "min", "max", "vocabulary", "fie
 # --- the model ---------------------------------------------------------------------------
 
 
-class TemplateError(ValueError):
-    """A template cannot be used. str() reads `file:line: reason`."""
+class TemplateError(WorkbenchError, ValueError):
+    """A template cannot be used. str() reads `file:line: [field] reason`."""
 
-    def __init__(self, path: str | Path, line: int | None, message: str):
-        self.path, self.line, self.message = str(path), line, message
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {message}")
+    def __init__(self, path: str | Path, line: int | None, message: str, field: str | None = None):
+        self.path = str(path)
+        super().__init__(message, file=self.path, line=line, field=field)
 
 
 @dataclass

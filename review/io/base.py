@@ -8,20 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from review.errors import WorkbenchError
 from review.records import Reference
 
 
-class ParseError(ValueError):
+class ParseError(WorkbenchError, ValueError):
     """A file could not be read. Names the file, the line and, where known, the field."""
 
     def __init__(self, path: str, line: int | None, message: str, field: str | None = None):
         self.path = str(path)
-        self.line = line
-        self.field = field
-        self.message = message
-        where = f"{self.path}:{line}" if line else self.path
-        what = f" [field {field}]" if field else ""
-        super().__init__(f"{where}:{what} {message}")
+        super().__init__(message, file=self.path, line=line, field=field)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from review.io.base import ParseError, without_gc
-from review.records import DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
+from review.records import CSV_FIELDS, DISPLAY_FIELDS, REFERENCE_TYPES, Reference, join_pages, normalise_year
 
 FORMAT = "csv"
 EXTENSIONS = (".csv", ".tsv", ".tab")
@@ -88,10 +88,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Fields a caller's `mapping` may name besides the display fields.
 HELPER_FIELDS = ("page_start", "page_end", "issn_or_isbn", "extra", "source_id")
 # Columns written after the caller's extra columns.
-WRITE_COLUMNS = (
-    "type", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "abstract",
-    "keywords", "url", "publisher", "place", "issn", "isbn", "language",
-)
+WRITE_COLUMNS = CSV_FIELDS  # declared with the record's fields (review.records.RECORD_FIELDS)
 # Fields that a one-cell row must fill to count as a reference; see _is_caption.
 BIBLIOGRAPHIC_FIELDS = ("title", "authors", "abstract", "doi", "pmid", "journal", "year")
 

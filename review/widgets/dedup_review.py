@@ -33,7 +33,7 @@ class DuplicateReview:
     def __init__(self, review, who: str, pending_only: bool = True):
         self.review = review
         self.who = who
-        self.queue = clusters.review_queue(review.engine, pending_only=pending_only)
+        self.queue = clusters.review_queue(review, pending_only=pending_only)
         self.records = review.records_frame().set_index("record_id")
         self.position = 0
         self.decided: dict[int, str] = {}
