@@ -1,14 +1,15 @@
 # Two commands on a fresh machine:
 #   make demo   create .venv if absent, install, run the worked example through its report
 #   make test   create .venv if absent, install, run every test and every notebook (nbval)
+#   make quick  the fast subset: pytest -m "not slow and not ui" (no wheel build, notebooks or browser)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test quick bench clean
 
-$(STAMP): pyproject.toml tools/jupyterlab_overrides.json
+$(STAMP): pyproject.toml setup.py tools/jupyterlab_overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
@@ -26,6 +27,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	sh tools/ensure_chromium.sh
 	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env tests notebooks
+
+quick: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not ui" tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/import_bench.py

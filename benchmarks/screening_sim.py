@@ -167,6 +167,7 @@ def simulate_asreview(python: Path, titles: list[str], abstracts: list[str], lab
     row per labelled record in labelling order (rowid), `record` maps ASReview's
     record_id to the row of our CSV (dataset_row).
     """
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     data = workdir / "data.csv"
     pd.DataFrame({"title": titles, "abstract": abstracts, "included": labels}).to_csv(data, index=False)
@@ -174,7 +175,9 @@ def simulate_asreview(python: Path, titles: list[str], abstracts: list[str], lab
     project.unlink(missing_ok=True)
     command = [str(python), "-m", "asreview", "simulate", str(data), "-o", str(project),
                "--prior-idx", *map(str, prior), "--seed", str(seed)]
-    done = subprocess.run(command, capture_output=True, text=True)
+    # Run inside the (git-ignored) work folder: the peer's dataset tooling may leave an HTTP cache
+    # (synergy_cache.sqlite) in its current directory, which must not land in the checkout.
+    done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     if done.returncode != 0:
         raise RuntimeError(f"asreview simulate failed:\n{done.stderr[-3000:]}")
     with zipfile.ZipFile(project) as archive, tempfile.TemporaryDirectory() as tmp:

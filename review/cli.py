@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 
 from review import io as readers
 from review.io.base import ParseError
@@ -98,6 +99,11 @@ def _emit(text: str, out: str | None) -> int:
 
 
 def _cmd_export(args) -> int:
+    if args.json:
+        with Review.open(args.dir) as review:
+            return _write(_records_json(review), args.out)
+    if not args.format:
+        raise ReviewError("give --format (ris, bibtex or csv) or --json")
     with Review.open(args.dir) as review:
         return _emit(review.export(args.format, args.out, stage=args.stage, decision=args.decision), args.out)
 
@@ -183,6 +189,12 @@ def _cmd_decisions_export(args) -> int:
     from review import screening
 
     with Review.open(args.dir) as review:
+        if args.json:
+            import csv
+            import io
+
+            rows = list(csv.DictReader(io.StringIO(screening.export_decisions(review))))
+            return _write(json.dumps(rows, ensure_ascii=False, indent=2), args.out)
         return _emit(screening.export_decisions(review, args.out), args.out)
 
 
@@ -219,7 +231,8 @@ def _cmd_extract_export(args) -> int:
     from review import extraction
 
     with Review.open(args.dir) as review:
-        return _emit(extraction.export_extractions(review, args.template, args.format, args.out), args.out)
+        format = "json" if args.json else args.format
+        return _emit(extraction.export_extractions(review, args.template, format, args.out), args.out)
 
 
 def _cmd_schemes_list(args) -> int:
@@ -287,6 +300,10 @@ def _cmd_tabulate(args) -> int:
     with Review.open(args.dir) as review:
         table = synthesis.tabulate(review, args.rows, args.cols, domain=args.domain, evidence=_codes(args.evidence),
                                    where=_where(args), template=args.template)
+    if args.json:
+        frame = table.table(labels=False, cells=args.cells)
+        frame.index.name = args.rows
+        return _write(json.dumps(_frame_json(frame.reset_index()), ensure_ascii=False, indent=2), args.out)
     return _write(table.render(args.format, cells=args.cells), args.out)
 
 
@@ -296,6 +313,8 @@ def _cmd_votes(args) -> int:
     with Review.open(args.dir) as review:
         counted = synthesis.votes(review, by=args.by, domain=args.domain, evidence=_codes(args.evidence),
                                   where=_where(args), template=args.template)
+    if args.json:
+        return _write(json.dumps(_frame_json(counted.table(labels=False)), ensure_ascii=False, indent=2), args.out)
     return _write(counted.render(args.format), args.out)
 
 
@@ -316,6 +335,8 @@ def _cmd_prisma(args) -> int:
         flow = prisma.flow(review, previous_studies=args.previous_studies, previous_reports=args.previous_reports)
         if args.box:
             frame = prisma.box(review, args.box, flow)
+            if args.json:
+                return _print_json(_frame_json(frame))
             sys.stdout.write(frame.to_csv(index=False) if args.format == "csv" else frame.to_string(index=False)
                              + "\n")
             return 0
@@ -357,6 +378,8 @@ def _cmd_methods(args) -> int:
 
     with Review.open(args.dir) as review:
         text = methods.methods_text(review)
+    if args.json:
+        return _write(json.dumps([asdict(s) for s in text.sections], ensure_ascii=False, indent=2), args.out)
     rendered = {"text": text.to_text, "markdown": text.to_markdown, "html": text.to_html}[args.format]()
     return _write(rendered, args.out)
 
@@ -377,6 +400,148 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _print_json(data) -> int:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def _frame_json(frame) -> list[dict]:
+    """A DataFrame as a list of objects (NaN as null), the shape every --json listing prints."""
+    return json.loads(frame.to_json(orient="records", force_ascii=False)) if len(frame) else []
+
+
+def _print_frame(frame, empty: str) -> int:
+    print(empty if frame.empty else frame.to_string(index=False))
+    return 0
+
+
+def _who(args) -> str:
+    return args.who or default_actor()
+
+
+def _stage(review, name: str) -> str:
+    """A stage the protocol names, or an error naming the ones it has (not a KeyError from deep inside)."""
+    from review.screening import ScreeningError
+
+    stages = [s.name for s in review.protocol.stages]
+    if name not in stages:
+        raise ScreeningError(f"no stage {name!r} in the protocol (stages: {', '.join(stages)})", "stage")
+    return name
+
+
+def _cmd_screening_decide(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        made = screening.decide(review, args.stage, args.reviewer, args.record_id, args.decision,
+                                reasons=args.reason or (), note=args.note or "")
+    if args.json:
+        return _print_json(asdict(made))
+    reasons = f" ({', '.join(made.reasons)})" if made.reasons else ""
+    cluster = "" if made.record_id == args.record_id else f" (deduplicated record {made.record_id})"
+    print(f"record {args.record_id}{cluster}: {made.reviewer} decided {made.decision}{reasons} at {made.stage} "
+          f"(event {made.event_id})")
+    return 0
+
+
+def _cmd_screening_undo(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        undone = screening.undo_last(review, _stage(review, args.stage), args.reviewer)
+    if args.json:
+        return _print_json(None if undone is None else asdict(undone))
+    if undone is None:
+        print(f"{args.reviewer} has no decision at {args.stage} to undo")
+    else:
+        print(f"undid {undone.reviewer}'s {undone.decision} on record {undone.record_id} at {undone.stage} "
+              f"(event {undone.event_id})")
+    return 0
+
+
+def _cmd_screening_conflicts(args) -> int:
+    import pandas as pd
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        stages = [_stage(review, args.stage)] if args.stage else [s.name for s in review.protocol.stages]
+        parts = [screening.conflicts(review, stage).assign(stage=stage) for stage in stages]
+    frame = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=["stage", "record_id"])],
+                      ignore_index=True)
+    frame = frame[["stage", *[c for c in frame.columns if c != "stage"]]]
+    if args.json:
+        return _print_json(_frame_json(frame))
+    return _print_frame(frame, "no conflicts")
+
+
+def _cmd_screening_resolve(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        made = screening.resolve(review, args.stage, args.record_id, args.decision, _who(args),
+                                 reasons=args.reason or (), note=args.note or "")
+    if args.json:
+        return _print_json(asdict(made))
+    reasons = f" ({', '.join(made.reasons)})" if made.reasons else ""
+    print(f"record {made.record_id} at {made.stage}: {made.decision}{reasons}, resolved by {made.resolved_by} "
+          f"({made.method.replace('_', ' ')}, event {made.event_id})")
+    return 0
+
+
+def _cmd_screening_agreement(args) -> int:
+    from review import screening
+
+    with Review.open(args.dir) as review:
+        frame = screening.agreement(review)
+    if args.json:
+        return _print_json(_frame_json(frame))
+    return _print_frame(frame, "no record screened by two reviewers yet")
+
+
+def _cmd_dedupe_decide(args) -> int:
+    from review import clusters
+
+    with Review.open(args.dir) as review:
+        event_id = clusters.decide(review, args.record_a, args.record_b, args.decision, _who(args),
+                                   note=args.note or "")
+        ids = review.cluster_ids()
+    together = ids.get(args.record_a) == ids.get(args.record_b)
+    if args.json:
+        return _print_json({"record_a": args.record_a, "record_b": args.record_b, "decision": args.decision,
+                            "event_id": event_id, "same_cluster": together})
+    print(f"records {args.record_a} and {args.record_b}: {args.decision} (event {event_id}); they are now in "
+          f"{'one cluster' if together else 'different clusters'}")
+    return 0
+
+
+def _cmd_dedupe_split(args) -> int:
+    from review import clusters
+
+    with Review.open(args.dir) as review:
+        others = clusters.split(review, args.record_id, _who(args), note=args.note or "")
+    if args.json:
+        return _print_json({"record_id": args.record_id, "split_from": others})
+    if others:
+        print(f"record {args.record_id} split from {', '.join(map(str, others))}")
+    else:
+        print(f"record {args.record_id} was not merged with any other record")
+    return 0
+
+
+def _cmd_dedupe_queue(args) -> int:
+    from review import clusters
+
+    with Review.open(args.dir) as review:
+        frame = clusters.queue_frame(review, pending_only=not args.all)
+    if args.json:
+        return _print_json(_frame_json(frame))
+    return _print_frame(frame, "no pairs to review" if not args.all else "no pairs flagged for review")
+
+
+def _records_json(review) -> str:
+    return json.dumps(_frame_json(review.records_frame()), ensure_ascii=False, indent=2)
+
+
 def _synthesis_options(q, domain: bool = True) -> None:
     if domain:
         q.add_argument("--domain", help="outcome domain code, e.g. health_outcomes")
@@ -389,14 +554,58 @@ def _synthesis_options(q, domain: bool = True) -> None:
     q.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("review")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+# Every command's first argument; the same words everywhere so `--help` reads alike.
+def _dir(p) -> None:
+    p.add_argument("dir", metavar="DIR", help="the review folder (holds review.yaml and review.db)")
+
+
+def _json(p, what: str = "the result") -> None:
+    p.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def _who_option(p, what: str) -> None:
+    p.add_argument("--who", help=f"who {what} (default $REVIEW_USER or login name)")
+
+
+def _out(p) -> None:
+    p.add_argument("--out", metavar="FILE", help="file to write (default: standard output)")
+
+
+def _record(p, help: str = "record id (as `review export` lists them)") -> None:
+    p.add_argument("record_id", metavar="RECORD", type=int, help=help)
+
+
+def _note(p) -> None:
+    p.add_argument("--note", help="free-text note kept with the event")
+
+
+# `review dedupe DIR` (run) predates the dedupe subcommands; it stays as a short form.
+DEDUPE_ACTIONS = ("run", "decide", "split", "queue")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="review", description="Evidence review workbench.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    from review.clusters import PAIR_DECISIONS
+    from review.screening import DECISIONS, EXCLUDE, INCLUDE
+
+    parser = argparse.ArgumentParser(prog="review", description="Evidence review workbench: every command calls "
+                                     "the same Python functions the notebooks use.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed version and exit")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("init", help="create a review folder (review.yaml + review.db)")
-    p.add_argument("dir")
+    _dir(p)
     p.add_argument("--title", help="the review's title")
-    p.add_argument("--protocol", help="start from this review.yaml")
+    p.add_argument("--protocol", metavar="FILE", help="start from this review.yaml")
     p.add_argument("--reviewer", action="append", metavar='ID="NAME"',
                    help='a reviewer who screens every stage, e.g. --reviewer am="Alison Mason" (repeatable)')
     p.set_defaults(func=_cmd_init)
@@ -410,16 +619,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_reviewers_add)
 
     p = sub.add_parser("import", help="import search export files")
-    p.add_argument("dir")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    _dir(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help="search exports: RIS, MEDLINE, BibTeX, CSV/TSV/Excel, "
+                                                            "EndNote XML")
     p.add_argument("--source", required=True, help='the database searched, e.g. "MEDLINE (Ovid)"')
     p.add_argument("--source-kind", default="database", choices=SOURCE_KINDS,
                    help="PRISMA 2020 kind of source (default: database); website, organisation and citation "
                         "searching are counted under 'other methods'")
-    p.add_argument("--format", default="auto", choices=FORMAT_CHOICES)
+    p.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                   help="file format (default: detected from the content)")
     p.add_argument("--search-date", help="when the search was run: YYYY-MM-DD, or YYYY-MM / YYYY if only "
                                          "that is known")
-    p.add_argument("--who", help="who is importing (default $REVIEW_USER or login)")
+    _who_option(p, "is importing")
     p.add_argument("--force", action="store_true", help="import even if this exact file was imported before")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a field (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -427,25 +638,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="the whole pipeline: identified, duplicates, each screening stage and "
                                       "reviewer, schemes, extraction")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true")
+    _dir(p)
+    _json(p, "the same content")
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("export", help="export every record, or those with a decision at a stage")
-    p.add_argument("dir")
-    p.add_argument("--format", required=True, choices=tuple(readers.WRITERS))
+    _dir(p)
+    p.add_argument("--format", choices=tuple(readers.WRITERS), help="file format (required unless --json)")
     p.add_argument("--stage", help="only deduplicated records screened at this stage, with their decision and reasons")
     p.add_argument("--decision", choices=("include", "exclude", "conflict", "pending"),
                    help="with --stage: only records with this outcome there")
-    p.add_argument("--out", help="file to write (default: standard output)")
+    _json(p, "every record (display fields, keys and provenance)")
+    _out(p)
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("dedupe", help="find duplicates: exact identifiers, then blocking and fuzzy matching")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true", help="print the counts as one JSON object")
-    p.add_argument("--who", help="who runs it (default $REVIEW_USER or login)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_dedupe)
+    p = sub.add_parser("dedupe", help="duplicates: run (the default: `review dedupe DIR`), queue, decide, split",
+                       description="`review dedupe DIR` is short for `review dedupe run DIR`.")
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = dsub.add_parser("run", help="find duplicates: exact identifiers, then blocking and fuzzy matching")
+    _dir(q)
+    _json(q, "the counts as one JSON object")
+    _who_option(q, "runs it")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+    q.set_defaults(func=_cmd_dedupe)
+    q = dsub.add_parser("queue", help="pairs that need a person's decision, most similar first")
+    _dir(q)
+    q.add_argument("--all", action="store_true", help="also the pairs already decided, with their decision")
+    _json(q, "the pairs")
+    q.set_defaults(func=_cmd_dedupe_queue)
+    q = dsub.add_parser("decide", help="decide whether two records are the same work (takes effect at once)")
+    _dir(q)
+    q.add_argument("record_a", metavar="A", type=int, help="one record id")
+    q.add_argument("record_b", metavar="B", type=int, help="the other record id")
+    q.add_argument("decision", choices=PAIR_DECISIONS,
+                   help="same: always one cluster; different: never merged again; skip: decide later")
+    _note(q)
+    _who_option(q, "decides")
+    _json(q)
+    q.set_defaults(func=_cmd_dedupe_decide)
+    q = dsub.add_parser("split", help="take a record out of its cluster for good (undo a merge)")
+    _dir(q)
+    _record(q, "the record to take out of its cluster")
+    _note(q)
+    _who_option(q, "splits it")
+    _json(q)
+    q.set_defaults(func=_cmd_dedupe_split)
 
     p = sub.add_parser("screen", help="a screening page in the browser (localhost), no notebook needed")
     p.add_argument("dir")
@@ -466,62 +703,101 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_conflicts)
 
     p = sub.add_parser("decisions", help="screening decisions in bulk (CSV)")
-    dsub = p.add_subparsers(dest="action", required=True)
+    dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = dsub.add_parser("import", help="import decisions: record_id or source_id, stage, reviewer, decision, "
                                        "reasons, note, time")
-    q.add_argument("dir")
-    q.add_argument("file")
-    q.add_argument("--who", help="who imports (default $REVIEW_USER or login)")
+    _dir(q)
+    q.add_argument("file", metavar="FILE", help="CSV of decisions (e.g. from Rayyan or Covidence)")
+    _who_option(q, "imports")
     q.set_defaults(func=_cmd_decisions_import)
     q = dsub.add_parser("export", help="every reviewer's current decisions as CSV")
-    q.add_argument("dir")
-    q.add_argument("--out", help="file to write (default: standard output)")
+    _dir(q)
+    _out(q)
+    _json(q, "the decisions (the CSV's columns) instead of CSV")
     q.set_defaults(func=_cmd_decisions_export)
 
-    p = sub.add_parser("screening", help="screening progress")
-    ssub = p.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("screening", help="screening: status, decide, undo, conflicts, resolve, agreement, "
+                                         "remove, restore")
+    ssub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = ssub.add_parser("status", help="per stage: screened, included, excluded, conflicts, pending")
-    q.add_argument("dir")
-    q.add_argument("--json", action="store_true")
+    _dir(q)
+    _json(q, "the counts")
     q.set_defaults(func=_cmd_screening_status)
+    q = ssub.add_parser("decide", help="record one reviewer's decision on a record at a stage")
+    _dir(q)
+    _record(q)
+    q.add_argument("--stage", required=True, help="screening stage named in the protocol, e.g. title_abstract")
+    q.add_argument("--reviewer", required=True, help="reviewer id from the protocol")
+    q.add_argument("--decision", required=True, choices=DECISIONS, help="the decision")
+    q.add_argument("--reason", action="extend", nargs="+", metavar="CODE",
+                   help="exclusion reason code(s) from the protocol (with exclude)")
+    _note(q)
+    _json(q, "the decision")
+    q.set_defaults(func=_cmd_screening_decide)
+    q = ssub.add_parser("undo", help="withdraw a reviewer's latest decision at a stage")
+    _dir(q)
+    q.add_argument("--stage", required=True, help="screening stage named in the protocol")
+    q.add_argument("--reviewer", required=True, help="reviewer id from the protocol")
+    _json(q, "the decision undone (null if none)")
+    q.set_defaults(func=_cmd_screening_undo)
+    q = ssub.add_parser("conflicts", help="unresolved conflicts with every reviewer's decision")
+    _dir(q)
+    q.add_argument("--stage", help="only this stage (default: every stage)")
+    _json(q, "the conflicts")
+    q.set_defaults(func=_cmd_screening_conflicts)
+    q = ssub.add_parser("resolve", help="settle a conflict as the protocol says (third reviewer or consensus)")
+    _dir(q)
+    _record(q)
+    q.add_argument("--stage", required=True, help="screening stage named in the protocol")
+    q.add_argument("--decision", required=True, choices=(INCLUDE, EXCLUDE), help="the final decision")
+    q.add_argument("--reason", action="extend", nargs="+", metavar="CODE",
+                   help="exclusion reason code(s) from the protocol (with exclude)")
+    _note(q)
+    _who_option(q, "resolves it (the protocol's resolver at a third-reviewer stage)")
+    _json(q, "the resolution")
+    q.set_defaults(func=_cmd_screening_resolve)
+    q = ssub.add_parser("agreement", help="per stage and reviewer pair: records both screened, agreement, kappa")
+    _dir(q)
+    _json(q, "the table")
+    q.set_defaults(func=_cmd_screening_agreement)
+    q = ssub.add_parser("remove", help="remove records before screening (PRISMA: automation tools or other reasons)")
+    _dir(q)
+    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID", help="record ids to remove")
+    q.add_argument("--reason", required=True, help="why, e.g. 'retracted' or 'published before 1999'")
+    q.add_argument("--automated", action="store_true", help="an automation tool marked them ineligible")
+    _who_option(q, "removes them")
+    q.set_defaults(func=_cmd_screening_remove)
+    q = ssub.add_parser("restore", help="bring records removed before screening back")
+    _dir(q)
+    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID", help="record ids to restore")
+    _who_option(q, "restores them")
+    q.set_defaults(func=_cmd_screening_restore)
 
     p = sub.add_parser("extract", help="data extraction per scheme through templates")
-    esub = p.add_subparsers(dest="action", required=True)
+    esub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = esub.add_parser("import", help="import extractions (CSV: one row per scheme; JSON: a list of objects)")
-    q.add_argument("dir")
-    q.add_argument("file")
+    _dir(q)
+    q.add_argument("file", metavar="FILE", help="CSV or JSON of extracted values")
     q.add_argument("--template", required=True, help="template name, e.g. irm_scheme")
-    q.add_argument("--who", help="who imports (default $REVIEW_USER or login)")
+    _who_option(q, "imports")
     q.set_defaults(func=_cmd_extract_import)
     q = esub.add_parser("export", help="final values per scheme (agreed, else the only complete version)")
-    q.add_argument("dir")
-    q.add_argument("--template", required=True)
-    q.add_argument("--format", choices=("csv", "json"), default="csv")
-    q.add_argument("--out", help="file to write (default: standard output)")
+    _dir(q)
+    q.add_argument("--template", required=True, help="template name, e.g. irm_scheme")
+    q.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
+    _json(q, "the values (same as --format json)")
+    _out(q)
     q.set_defaults(func=_cmd_extract_export)
 
     p = sub.add_parser("schemes", help="schemes (studies) and their reports")
-    csub = p.add_subparsers(dest="action", required=True)
+    csub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = csub.add_parser("list", help="every scheme with its reports")
-    q.add_argument("dir")
-    q.add_argument("--json", action="store_true")
+    _dir(q)
+    _json(q, "the schemes")
     q.set_defaults(func=_cmd_schemes_list)
 
-    q = ssub.add_parser("remove", help="remove records before screening (PRISMA: automation tools or other reasons)")
-    q.add_argument("dir")
-    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID")
-    q.add_argument("--reason", required=True, help="why, e.g. 'retracted' or 'published before 1999'")
-    q.add_argument("--automated", action="store_true", help="an automation tool marked them ineligible")
-    q.add_argument("--who", help="who removes them (default $REVIEW_USER or login)")
-    q.set_defaults(func=_cmd_screening_remove)
-    q = ssub.add_parser("restore", help="bring records removed before screening back")
-    q.add_argument("dir")
-    q.add_argument("record_ids", nargs="+", type=int, metavar="RECORD_ID")
-    q.add_argument("--who", help="who restores them (default $REVIEW_USER or login)")
-    q.set_defaults(func=_cmd_screening_restore)
-
     p = sub.add_parser("tabulate", help="cross-tabulate two extracted choice fields over schemes")
-    p.add_argument("dir")
+    _dir(p)
     p.add_argument("--rows", required=True, help="field for the rows, e.g. irm_type or country")
     p.add_argument("--cols", required=True, help="field for the columns, e.g. direction or study_designs")
     _synthesis_options(p)
@@ -530,28 +806,32 @@ def build_parser() -> argparse.ArgumentParser:
                         "show labels")
     p.add_argument("--cells", choices=("counts", "names"), default="counts",
                    help="names: list the schemes in each cell instead of counting them")
-    p.add_argument("--out", help="file to write (default: standard output)")
+    _json(p, "the table (codes, one object per row) instead of --format")
+    _out(p)
     p.set_defaults(func=_cmd_tabulate)
 
     p = sub.add_parser("votes", help="vote counting on the direction of effect (SWiM) with a sign test")
-    p.add_argument("dir")
+    _dir(p)
     p.add_argument("--by", default="irm_type", help="field to count by (default irm_type)")
     _synthesis_options(p)
-    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv")
-    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--format", choices=("csv", "markdown", "html"), default="csv",
+                   help="csv keeps codes; markdown and html show labels")
+    _json(p, "the counts (codes, one object per row) instead of --format")
+    _out(p)
     p.set_defaults(func=_cmd_votes)
 
     p = sub.add_parser("plot", help="effect direction plot or harvest plot (SVG or PNG)")
-    p.add_argument("dir")
-    p.add_argument("--kind", required=True, choices=("effect-direction", "harvest"))
-    p.add_argument("--out", required=True, help="FILE.svg or FILE.png")
+    _dir(p)
+    p.add_argument("--kind", required=True, choices=("effect-direction", "harvest"), help="which plot")
+    p.add_argument("--out", required=True, metavar="FILE", help="FILE.svg or FILE.png")
     p.add_argument("--by", default="irm_type", help="field grouping the rows of an effect direction plot")
     _synthesis_options(p)
     p.set_defaults(func=_cmd_plot)
 
     p = sub.add_parser("prisma", help="PRISMA 2020 flow counts from the log: table, JSON, CSV, SVG, box contents")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true", help="one JSON object with the PRISMA2020 R package's keys")
+    _dir(p)
+    p.add_argument("--json", action="store_true", help="one JSON object with the PRISMA2020 R package's keys "
+                                                       "(with --box: the records behind the box)")
     p.add_argument("--csv", metavar="FILE", help="the PRISMA2020 R package / Shiny app CSV template, filled in")
     p.add_argument("--svg", metavar="FILE", help="the flow diagram (refused if the counts do not add up)")
     p.add_argument("--box", metavar="NAME", help="list the records (or schemes) behind one box, e.g. records_excluded")
@@ -562,27 +842,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_prisma)
 
     p = sub.add_parser("methods", help="methods text for PRISMA 2020 items 8, 9 and 16a, from the protocol and log")
-    p.add_argument("dir")
-    p.add_argument("--format", choices=("text", "markdown", "html"), default="text")
-    p.add_argument("--out", help="file to write (default: standard output)")
+    _dir(p)
+    p.add_argument("--format", choices=("text", "markdown", "html"), default="text", help="text (default), "
+                                                                                         "markdown or html")
+    _json(p, "the sections (item, title, paragraphs)")
+    _out(p)
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("report", help="write every table, plot, the PRISMA diagram and methods into a folder")
-    p.add_argument("dir")
-    p.add_argument("--out", required=True, help="folder for the report (index.html and its files)")
+    _dir(p)
+    p.add_argument("--out", required=True, metavar="FOLDER", help="folder for the report (index.html and its files)")
     p.add_argument("--template", default="irm_scheme", help="extraction template (default irm_scheme)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="build the bundled worked example (Mason et al. 2014) through its report")
-    p.add_argument("dir", nargs="?", default="build/mason2014")
+    p.add_argument("dir", metavar="DIR", nargs="?", default="build/mason2014",
+                   help="folder to build it in (default build/mason2014)")
     p.add_argument("--keep", action="store_true", help="reuse an existing example folder")
     p.set_defaults(func=_cmd_demo)
     return parser
 
 
+def _with_default_actions(argv: list[str]) -> list[str]:
+    """`review dedupe DIR ...` is short for `review dedupe run DIR ...`."""
+    if len(argv) >= 2 and argv[0] == "dedupe" and argv[1] not in (*DEDUPE_ACTIONS, "-h", "--help"):
+        return [argv[0], "run", *argv[1:]]
+    return argv
+
+
+
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_with_default_actions(sys.argv[1:] if argv is None else list(argv)))
     try:
         return args.func(args)
     except BrokenPipeError:  # output piped into head and the like

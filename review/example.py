@@ -12,15 +12,15 @@ from pathlib import Path
 
 import yaml
 
-from review import extraction, schemes, screening
+from review import extraction, resources, schemes, screening
 from review.project import Review
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "mason2014"
+# The installed copy of examples/mason2014 (review/resources.py), not the checkout's.
+EXAMPLE = resources.example_folder("mason2014")
 
 
 STARTER_EXPORTS = Path(__file__).resolve().parent / "data" / "starter_exports"
-DONNERS = REPO / "examples" / "donners2021" / "donners2021_title_abstract.csv"
+DONNERS = resources.example_folder("donners2021") / "donners2021_title_abstract.csv"
 
 
 def starter_exports() -> list[dict]:
@@ -37,18 +37,9 @@ def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
 
 
-DEMO = REPO / "build" / "mason2014"  # what `make demo` builds
-
-
-def demo_review() -> Review:
-    """The worked example as `make demo` built it; built here once (through its report) if absent.
-
-    Notebooks that only read the finished review (synthesis, report) share this one copy
-    instead of each building its own.
-    """
-    if (DEMO / REPORT_DIR / "index.html").exists():
-        return Review.open(DEMO)
-    return build_example(DEMO, quiet=True, through="report")
+def source_file(source: dict) -> Path:
+    """An entry of sources.yaml (its file named as in the repository) as a bundled file."""
+    return resources.bundled(source["file"])
 
 
 STEPS = ("import", "dedupe", "screen", "extract", "report")
@@ -75,7 +66,7 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
         review = Review.init(folder, protocol=EXAMPLE / "review.yaml")
     for source in example_sources():
         result = review.import_file(
-            REPO / source["file"], source=source["source"], search_date=source.get("search_date"),
+            source_file(source), source=source["source"], search_date=source.get("search_date"),
             who="demo", progress=not quiet,
         )
         if not quiet:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from review import events, schemes, store, templates
+from review import events, resources, schemes, store, templates
 from review.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 SAVE_EVENT, AGREE_EVENT = events.ExtractionSaved.kind, events.ExtractionAgreed.kind
 DRAFT, COMPLETE = "draft", "complete"
-REPO_TEMPLATES = Path(__file__).resolve().parents[1] / "extraction_templates"
+REPO_TEMPLATES = resources.templates_folder()  # extraction_templates/, as installed
 # Columns of an import file that are not template fields.
 META_COLUMNS = ("scheme_id", "scheme_name", "extractor", "status", "report_source_ids", "record_ids")
 

@@ -45,9 +45,94 @@ def example_ris() -> Path:
 
 
 @pytest.fixture
-def new_review(tmp_path):
+def new_review(make_review):
+    return make_review("rev", title="Test review")
+
+
+def build_review(folder: Path, protocol=None, title: str | None = None, files=(), source: str = "S",
+                 dedupe: bool = False, decisions: Path | None = None, extractions: Path | None = None):
+    """The one way tests build a review: create it, import `files`, then optionally deduplicate,
+    import screening decisions (CSV) and import extractions (JSON or CSV, template irm_scheme)."""
+    from review import extraction, screening
     from review.project import Review
 
-    review = Review.init(tmp_path / "rev", title="Test review")
+    # A protocol keeps its own title unless one is given; without a protocol a review still needs one.
+    review = Review.init(folder, title=title or (None if protocol is not None else "T"), protocol=protocol)
+    for file in files:  # a path, or (path, source) when the sources differ
+        file, name = file if isinstance(file, tuple) else (file, source)
+        review.import_file(file, source=name)
+    if dedupe:
+        review.dedupe(who="am", progress=False)
+    if decisions is not None:
+        screening.import_decisions(review, decisions, who="am")
+    if extractions is not None:
+        extraction.import_extractions(review, "irm_scheme", extractions, who="am")
+    return review
+
+
+@pytest.fixture
+def make_review(tmp_path):
+    """build_review in this test's tmp folder; every review it made is closed afterwards."""
+    made = []
+
+    def make(name: str = "r", **options):
+        review = build_review(tmp_path / name, **options)
+        made.append(review)
+        return review
+
+    yield make
+    for review in made:
+        review.close()
+
+
+@pytest.fixture(scope="session")
+def worked_example(tmp_path_factory):
+    """The worked example built through extraction, once per run. Read it only: tests that write build their own."""
+    from review.example import build_example
+
+    review = build_example(tmp_path_factory.mktemp("example") / "mason2014", quiet=True, through="extract")
     yield review
     review.close()
+
+
+class CliResult:
+    """What `review ...` returned and printed, run in this process (the shape of subprocess.CompletedProcess)."""
+
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the `review` command in-process through review.cli.main(argv): milliseconds instead of a new Python."""
+    from review.cli import main
+
+    def run(*args) -> CliResult:
+        capsys.readouterr()  # start from empty buffers
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: --help, --version, usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what is slow or drives a browser by where it lives, so new tests there are marked too."""
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb":  # nbval runs the whole notebook
+            item.add_marker(pytest.mark.slow)
+        elif REPO / "tests" / "ui" in path.parents:
+            item.add_marker(pytest.mark.ui)
+
+
+BIG_FILE = 1_000_000  # bytes; a round trip through a real export this large takes seconds
+
+
+def by_size(paths: list[Path]) -> list:
+    """Parameters for tests over real exports: the big ones marked slow, so the quick subset keeps the rest."""
+    return [pytest.param(p, marks=[pytest.mark.slow] if p.exists() and p.stat().st_size > BIG_FILE else [])
+            for p in paths]

@@ -2,8 +2,6 @@
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +15,9 @@ BIB = REPO / "tests" / "fixtures" / "mason2014_references.bib"
 
 
 @pytest.fixture
-def twice(tmp_path):
+def twice(make_review):
     """The example's 183 references imported twice: as RIS and as BibTeX (same keys)."""
-    review = Review.init(tmp_path / "r", title="T")
-    review.import_file(RIS, source="MEDLINE")
-    review.import_file(BIB, source="HMIC")
-    yield review
-    review.close()
+    return make_review(files=[(RIS, "MEDLINE"), (BIB, "HMIC")])
 
 
 def _groups(review):
@@ -115,16 +109,14 @@ def test_records_imported_after_a_run_are_counted_as_unchecked(tmp_path):
     review.close()
 
 
-def test_cli_dedupe_json(tmp_path):
+def test_cli_dedupe_json(tmp_path, cli):
     folder = tmp_path / "r"
     Review.init(folder, title="T").close()
-    run = lambda *a: subprocess.run([sys.executable, "-m", "review.cli", *map(str, a)], capture_output=True,
-                                    text=True, timeout=120)
-    assert run("import", folder, RIS, BIB, "--source", "X", "--quiet").returncode == 0
-    done = run("dedupe", folder, "--json")
+    assert cli("import", folder, RIS, BIB, "--source", "X", "--quiet").returncode == 0
+    done = cli("dedupe", folder, "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert (data["clusters"], data["auto_merged"]) == (183, 183)
     assert {"needs_review", "pending_review", "duplicates"} <= set(data)
-    text = run("dedupe", folder).stdout
+    text = cli("dedupe", folder).stdout
     assert "clusters: 183  (duplicates removed: 183)" in text

@@ -63,6 +63,7 @@ def test_one_character_titles_do_not_merge():
     assert result.counts["clusters"] == len(rows)
 
 
+@pytest.mark.slow  # 10,000 records
 def test_ten_thousand_editorials_are_not_mass_merged():
     rng = np.random.default_rng(3)
     n = 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from review.dedup.block import PASSES, BlockingOptions, candidate_pairs
 from review.dedup.prepare import prepare_records
@@ -60,6 +61,7 @@ def test_giant_block_is_windowed_not_compared_in_full():
     assert len(candidates) < 200_000
 
 
+@pytest.mark.slow  # growing inputs to 10,000s of records
 def test_pair_count_grows_linearly():
     def count(n: int) -> int:
         rng = np.random.default_rng(1)

@@ -2,42 +2,32 @@
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from review import extraction, schemes, screening, store, templates
+from review import extraction, schemes, store, templates
 from review.example import EXAMPLE
 from review.extraction import ExtractionError
-from review.project import Review
 from review.widgets.extraction_form import CheckboxGroup, ComparisonView, ExtractionForm
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMES_JSON = EXAMPLE / "irm_schemes.json"
 
 
-def _screened(path) -> Review:
-    review = Review.init(path, protocol=EXAMPLE / "review.yaml")
-    review.import_file(REPO / "references" / "mason2014_reference_list.ris", source="S")
-    screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="am")
-    return review
-
-
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    review = _screened(tmp_path_factory.mktemp("x") / "r")
-    extraction.import_extractions(review, "irm_scheme", SCHEMES_JSON, who="am")
-    yield review
-    review.close()
+SCREENED = {"protocol": EXAMPLE / "review.yaml", "files": [REPO / "references" / "mason2014_reference_list.ris"],
+            "decisions": EXAMPLE / "screening_decisions.csv"}
 
 
 @pytest.fixture
-def screened(tmp_path):
-    review = _screened(tmp_path / "r")
-    yield review
-    review.close()
+def example(worked_example):
+    """The worked example with its 38 schemes extracted (read only)."""
+    return worked_example
+
+
+@pytest.fixture
+def screened(make_review):
+    return make_review(**SCREENED)
 
 
 def _event_count(review) -> int:
@@ -54,15 +44,14 @@ def test_worked_example_loads_38_schemes_with_their_reports(example):
     assert len(final) == 38 and final["S01"]["country"] == "australia"
 
 
-def test_export_then_import_round_trips(example, tmp_path):
+def test_export_then_import_round_trips(example, make_review, tmp_path):
     for fmt in ("csv", "json"):
         out = tmp_path / f"irm.{fmt}"
         extraction.export_extractions(example, "irm_scheme", fmt, out)
-        other = _screened(tmp_path / f"other-{fmt}")
+        other = make_review(f"other-{fmt}", **SCREENED)
         # Reports are linked by the JSON of the example; the export carries values only.
         assert extraction.import_extractions(other, "irm_scheme", out, who="mg") == 38
         assert extraction.final_values(other, "irm_scheme") == extraction.final_values(example, "irm_scheme")
-        other.close()
 
 
 def test_frame_for_synthesis(example):
@@ -167,18 +156,15 @@ def test_form_widget_controls_validation_and_specials(screened):
     assert len(again.controls["outcomes"].rows) == 1
 
 
-def test_cli_extract(tmp_path):
-    review = _screened(tmp_path / "r")
-    review.close()
-    run = lambda *a: subprocess.run([sys.executable, "-m", "review.cli", *map(str, a)], capture_output=True,
-                                    text=True, timeout=120)
-    done = run("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "irm_scheme")
+def test_cli_extract(make_review, tmp_path, cli):
+    make_review(**SCREENED).close()
+    done = cli("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "irm_scheme")
     assert done.returncode == 0, done.stderr
     assert "imported 38 extractions" in done.stdout
-    out = run("extract", "export", tmp_path / "r", "--template", "irm_scheme", "--format", "csv").stdout
+    out = cli("extract", "export", tmp_path / "r", "--template", "irm_scheme", "--format", "csv").stdout
     assert out.splitlines()[0].startswith("scheme_id,country,scheme_name")
     assert len(out.strip().splitlines()) == 39
-    bad = run("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "nope")
+    bad = cli("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "nope")
     assert bad.returncode == 1 and "nope" in bad.stderr
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import bibtexparser
 import pytest
 
-from conftest import FIXTURES, SHARED, shared_path
+from conftest import FIXTURES, SHARED, by_size, shared_path
 from review.io import ParseError, bibtex, detect_format, read_bytes, read_file
 from review.records import Reference, match_keys
 
@@ -337,7 +337,7 @@ def read_or_skip(path: Path) -> list[Reference]:
         pytest.skip(f"{path.name} does not read, so there is nothing to round-trip: {exc}")
 
 
-@pytest.mark.parametrize("path", real_fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", by_size(real_fixture_files()), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_round_trip_keeps_match_keys(path):
     refs = read_or_skip(path)
     back = bibtex.read(bibtex.write(refs), "round-trip.bib")

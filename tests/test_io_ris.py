@@ -665,6 +665,7 @@ def test_write_types_round_trip():
 # --- Speed ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 10,000 records
 def test_ten_thousand_records_parse_quickly():
     block = "".join(text_of(p).lstrip("\ufeff") + "\n" for p in (
         FIXTURES / "citation-file-formatting" / "_baseline_scopus.ris",

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import FIXTURES, shared_path
+from conftest import by_size
 from test_io_bibtex import read_or_skip, real_fixture_files
 from review.io import ParseError, detect_format, read_bytes, read_file, tabular
 from review.io.base import decode
@@ -359,7 +360,7 @@ def test_write_columns_and_values():
         tabular.write(refs, extra=[])
 
 
-@pytest.mark.parametrize("path", real_fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", by_size(real_fixture_files()), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_round_trip(path):
     refs = read_or_skip(path)
     extra = [{"record_id": i, "source_id": r.source_id} for i, r in enumerate(refs, 1)]
@@ -370,6 +371,7 @@ def test_round_trip(path):
     assert [r.original["record_id"] for r in back] == [[str(i)] for i in range(1, len(refs) + 1)]
 
 
+@pytest.mark.slow  # 100,000 rows
 def test_hundred_thousand_rows_read_quickly():
     header = "ID,Title,Authors,Year,Journal,Volume,Issue,Pages,DOI,Abstract\n"
     row = (

@@ -226,10 +226,12 @@ def test_effect_plot_truncates_long_names_only():
     assert "Beta" in shown and long not in shown
 
 
+@pytest.mark.slow  # draws realistic plots
 def test_effect_plot_realistic_has_no_overlapping_text():
     assert_no_overlapping_text(effect(realistic_data(), title="Direction of effect by mechanism type"))
 
 
+@pytest.mark.slow  # draws realistic plots
 def test_effect_plot_height_grows_with_rows_and_legend_stays_below_table():
     data = realistic_data()
     few = effect(data[data["scheme_id"].isin(["S01", "S02", "S03"])])
@@ -243,6 +245,7 @@ def test_effect_plot_height_grows_with_rows_and_legend_stays_below_table():
         assert legend.get_window_extent(renderer).y1 < table.y0
 
 
+@pytest.mark.slow  # draws realistic plots
 def test_effect_plot_markers_count_realistic():
     data = realistic_data()
     expected = data[data["direction"] != "not_reported"].drop_duplicates(["scheme_id", "group", "domain"])
@@ -283,6 +286,7 @@ def test_harvest_plot_bar_labels_are_rotated_ids_with_short_names():
     assert labels == {"S1 North West London Int…": 90.0, "S2 Beta": 90.0, "S3 Gamma": 90.0}
 
 
+@pytest.mark.slow  # draws realistic plots
 def test_harvest_plot_realistic_counts_and_no_overlapping_text():
     data = realistic_data()
     fig = harvest(data, title="Harvest plot of effects across 38 schemes")
@@ -369,6 +373,7 @@ def test_missing_design_as_pd_na_is_unknown_design():
     assert UNKNOWN_COLOUR.lower() in {to_hex(p.get_facecolor()) for p in ax.patches}
 
 
+@pytest.mark.slow  # draws each realistic plot twice
 @pytest.mark.parametrize("plot", [effect, harvest])
 def test_svg_is_xml_and_byte_identical_on_resave(plot, tmp_path):
     fig = plot(realistic_data())

@@ -15,8 +15,6 @@ Scheme S1 has reports 1 and 9.
 """
 
 import json
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -190,44 +188,40 @@ def test_unknown_source_kind_is_refused(tmp_path):
 # --- the command line ---------------------------------------------------------------------------
 
 
-def _review(*args):
-    return subprocess.run([sys.executable, "-m", "review.cli", *map(str, args)], capture_output=True, text=True)
-
-
-def test_cli_json_csv_svg_and_box(complete, tmp_path):
-    result = _review("prisma", complete.path, "--json")
+def test_cli_json_csv_svg_and_box(complete, tmp_path, cli):
+    result = cli("prisma", complete.path, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["records_screened"] == 4
     svg, csv_file = tmp_path / "flow.svg", tmp_path / "flow.csv"
-    result = _review("prisma", complete.path, "--svg", svg, "--csv", csv_file)
+    result = cli("prisma", complete.path, "--svg", svg, "--csv", csv_file)
     assert result.returncode == 0, result.stderr
     ET.fromstring(svg.read_text(encoding="utf-8"))
     text = csv_file.read_text(encoding="utf-8")
     assert text.startswith("data,node,box,description,boxtext,tooltips,url,n")
     assert "Wrong population, 1" in text
-    result = _review("prisma", complete.path, "--box", "records_excluded", "--format", "csv")
+    result = cli("prisma", complete.path, "--box", "records_excluded", "--format", "csv")
     assert result.returncode == 0 and result.stdout.splitlines()[1].startswith("3,Gamma survey of nurses")
-    table = _review("prisma", complete.path)
+    table = cli("prisma", complete.path)
     assert "Records screened" in table.stdout and "FAILS" not in table.stdout
 
 
-def test_cli_refuses_a_diagram_that_does_not_add_up(tmp_path):
+def test_cli_refuses_a_diagram_that_does_not_add_up(tmp_path, cli):
     review = _imported(tmp_path)
     review.close()
     svg = tmp_path / "flow.svg"
-    result = _review("prisma", tmp_path / "r", "--svg", svg)
+    result = cli("prisma", tmp_path / "r", "--svg", svg)
     assert result.returncode == 1 and not svg.exists()
     assert "records excluded + reports sought (0) = records screened (7)" in result.stderr
     assert "missing: deduplication has not been run" in result.stderr
     assert "Traceback" not in result.stderr
-    result = _review("prisma", tmp_path / "r", "--json")
+    result = cli("prisma", tmp_path / "r", "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["duplicates"] is None
 
 
-def test_cli_remove_before_screening(tmp_path):
+def test_cli_remove_before_screening(tmp_path, cli):
     review = _imported(tmp_path)
     review.close()
-    result = _review("screening", "remove", tmp_path / "r", "4", "9", "--reason", "before 1999", "--automated")
+    result = cli("screening", "remove", tmp_path / "r", "4", "9", "--reason", "before 1999", "--automated")
     assert result.returncode == 0 and "2 records marked ineligible" in result.stdout
-    result = _review("import", tmp_path / "r", tmp_path / "medline.ris", "--source", "X", "--source-kind", "blog")
+    result = cli("import", tmp_path / "r", tmp_path / "medline.ris", "--source", "X", "--source-kind", "blog")
     assert result.returncode == 2  # argparse names the allowed kinds

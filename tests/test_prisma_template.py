@@ -265,6 +265,7 @@ def test_repeated_key_and_missing_columns():
 _labels = st.text(min_size=0, max_size=30)
 
 
+@pytest.mark.slow  # a property test (hypothesis)
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(_labels, st.integers(min_value=0, max_value=10**7), max_size=6))
 def test_any_labels_round_trip_and_parse_in_r(reasons):

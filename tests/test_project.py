@@ -144,6 +144,7 @@ def _ris_file(path: Path, n: int, tag: str) -> Path:
     return path
 
 
+@pytest.mark.slow  # several Python processes
 def test_two_processes_importing_at_once_both_succeed(tmp_path):
     Review.init(tmp_path / "r", title="T").close()
     files = [_ris_file(tmp_path / f"{tag}.ris", 3000, tag) for tag in ("a", "b")]

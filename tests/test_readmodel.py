@@ -17,11 +17,8 @@ from test_screening import RIS, protocol
 
 
 @pytest.fixture
-def review(tmp_path):
-    review = Review.init(tmp_path / "r", protocol=protocol())
-    review.import_file(RIS, source="S")
-    yield review
-    review.close()
+def review(make_review):
+    return make_review(protocol=protocol(), files=[RIS])
 
 
 def _snapshot(state: screening.ScreeningState) -> dict:
@@ -192,24 +189,21 @@ def test_a_file_may_list_full_text_before_the_title_abstract_decisions_it_needs(
     assert screening.ScreeningState.current(review).outcome("full_text", 3) == INCLUDE
 
 
-def test_extraction_import_creates_and_links_through_schemes(tmp_path, monkeypatch):
+def test_extraction_import_creates_and_links_through_schemes(make_review, monkeypatch):
     from review import extraction
 
-    from test_extraction import SCHEMES_JSON, _screened
+    from test_extraction import SCHEMES_JSON, SCREENED
 
     calls = []
     for name in ("plan_create", "plan_links"):
         real = getattr(schemes, name)
         monkeypatch.setattr(schemes, name,
                             lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
-    review = _screened(tmp_path / "r")
-    try:
-        assert extraction.import_extractions(review, "irm_scheme", SCHEMES_JSON, who="am") == 38
-        assert calls.count("plan_create") == 38 and calls.count("plan_links") == 38
-        state = schemes.SchemeState.load(review)
-        assert len(state.active()) == 38 and state.get("S01").reports == {8, 34, 50}
-    finally:
-        review.close()
+    review = make_review(**SCREENED)
+    assert extraction.import_extractions(review, "irm_scheme", SCHEMES_JSON, who="am") == 38
+    assert calls.count("plan_create") == 38 and calls.count("plan_links") == 38
+    state = schemes.SchemeState.load(review)
+    assert len(state.active()) == 38 and state.get("S01").reports == {8, 34, 50}
 
 
 def test_status_warnings_survive_a_reopen(review):

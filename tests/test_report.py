@@ -1,24 +1,19 @@
 """The methods text, the report folder and `review demo`, on the worked example and on small reviews."""
 
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from review import extraction, methods, report, schemes, screening
-from review.example import build_example
 from review.project import Review
 from review.protocol import Protocol, Reviewer, Stage
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory):
-    review = build_example(tmp_path_factory.mktemp("ex") / "mason2014", quiet=True, through="extract")
-    yield review
-    review.close()
+@pytest.fixture
+def example(worked_example):
+    return worked_example
 
 
 class _Page(HTMLParser):
@@ -97,6 +92,7 @@ def test_methods_text_says_third_reviewer_model_order_and_removals(tmp_path):
 # --- the report -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the whole report
 def test_report_of_the_worked_example(example, tmp_path):
     index = report.write_report(example, tmp_path / "out")
     folder = index.parent
@@ -161,25 +157,22 @@ def test_plot_command_rejects_other_suffixes(example, tmp_path):
     assert path.read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
-def _review(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "review.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd)
-
-
-def test_cli_plot_methods_and_report(example, tmp_path):
-    result = _review("plot", example.path, "--kind", "harvest", "--out", tmp_path / "h.svg")
+@pytest.mark.slow  # the whole report and both plots
+def test_cli_plot_methods_and_report(example, tmp_path, cli):
+    result = cli("plot", example.path, "--kind", "harvest", "--out", tmp_path / "h.svg")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "h.svg").stat().st_size > 10_000
-    result = _review("plot", example.path, "--kind", "effect-direction", "--out", tmp_path / "e.png")
+    result = cli("plot", example.path, "--kind", "effect-direction", "--out", tmp_path / "e.png")
     assert result.returncode == 0 and (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    result = _review("methods", example.path, "--format", "markdown")
+    result = cli("methods", example.path, "--format", "markdown")
     assert result.returncode == 0 and "### Data collection process (PRISMA 2020 item 9)" in result.stdout
-    result = _review("report", example.path, "--out", tmp_path / "rep", "--quiet")
+    result = cli("report", example.path, "--out", tmp_path / "rep", "--quiet")
     assert result.returncode == 0 and result.stdout.strip() == f"report: {tmp_path / 'rep' / 'index.html'}"
 
 
-def test_demo_runs_the_worked_example_through_the_report(tmp_path):
-    result = _review("demo", tmp_path / "demo")
+@pytest.mark.slow  # the whole worked example
+def test_demo_runs_the_worked_example_through_the_report(tmp_path, cli):
+    result = cli("demo", tmp_path / "demo")
     assert result.returncode == 0, result.stderr
     index = tmp_path / "demo" / "report" / "index.html"
     assert f"report: {index.resolve()}" in result.stdout

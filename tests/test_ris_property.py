@@ -6,6 +6,7 @@ written and read back with the same match keys.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -109,6 +110,7 @@ def test_ris_any_text(text):
     check_ris(text)
 
 
+@pytest.mark.slow  # a property test (hypothesis)
 @SETTINGS
 @given(ris_like)
 def test_ris_plausible_text(text):
@@ -121,6 +123,7 @@ def test_web_of_science_plausible_text(text):
     check_ris(text)
 
 
+@pytest.mark.slow  # a property test (hypothesis)
 @settings(max_examples=150, deadline=None)
 @given(st.one_of(st.text(max_size=300), medline_like))
 def test_medline_any_text(text):

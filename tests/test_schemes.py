@@ -4,21 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from review import schemes, screening, store
+from review import schemes, store
 from review.example import EXAMPLE
-from review.project import Review
 from review.schemes import SchemeError
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def review(tmp_path):
-    review = Review.init(tmp_path / "r", protocol=EXAMPLE / "review.yaml")
-    review.import_file(REPO / "references" / "mason2014_reference_list.ris", source="S")
-    screening.import_decisions(review, EXAMPLE / "screening_decisions.csv", who="am")
-    yield review
-    review.close()
+def review(make_review):
+    return make_review(protocol=EXAMPLE / "review.yaml", files=[REPO / "references" / "mason2014_reference_list.ris"],
+                       decisions=EXAMPLE / "screening_decisions.csv")
 
 
 def test_create_link_and_read_back(review):

@@ -29,11 +29,8 @@ def protocol() -> Protocol:
 
 
 @pytest.fixture
-def review(tmp_path):
-    review = Review.init(tmp_path / "r", protocol=protocol())
-    review.import_file(RIS, source="S")
-    yield review
-    review.close()
+def review(make_review):
+    return make_review(protocol=protocol(), files=[RIS])
 
 
 def test_queues_are_blind(review):
@@ -206,6 +203,7 @@ def test_unknown_column_is_refused(review, tmp_path):
         screening.import_decisions(review, bad, who="am")
 
 
+@pytest.mark.slow  # two Python processes
 def test_two_reviewers_screening_at_once_lose_nothing(review):
     review.close()
     script = textwrap.dedent("""

@@ -13,8 +13,6 @@ The small review below has five schemes chosen to hit every rule:
 import csv
 import io
 import math
-import subprocess
-import sys
 
 import pytest
 from scipy.stats import binomtest
@@ -299,21 +297,17 @@ def test_worked_example_reproduces_the_transcriptions_tallies(tmp_path):
 # --- the command line ------------------------------------------------------------------------------
 
 
-def _review(*args):
-    return subprocess.run([sys.executable, "-m", "review.cli", *args], capture_output=True, text=True)
-
-
-def test_cli_tabulate_and_votes(small):
-    result = _review("tabulate", str(small.path), "--rows", "irm_type", "--cols", "direction",
+def test_cli_tabulate_and_votes(small, cli):
+    result = cli("tabulate", str(small.path), "--rows", "irm_type", "--cols", "direction",
                      "--domain", "health_outcomes")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "irm_type,better,no_difference,mixed,worse,unclear,not_reported,total"
     assert "total,1,1,1,0,1,1,5" in result.stdout
-    result = _review("tabulate", str(small.path), "--rows", "country", "--cols", "study_designs", "--format",
+    result = cli("tabulate", str(small.path), "--rows", "country", "--cols", "study_designs", "--format",
                      "markdown", "--cells", "names")
     assert result.returncode == 0 and "| England | Scheme B; Scheme A |" not in result.stdout
     assert "Scheme A; Scheme B" in result.stdout
-    result = _review("votes", str(small.path), "--domain", "health_outcomes")
+    result = cli("votes", str(small.path), "--domain", "health_outcomes")
     assert result.returncode == 0 and result.stdout.startswith("domain,group,favour,against,n,")
 
 
@@ -322,13 +316,13 @@ def test_cli_tabulate_and_votes(small):
     (["--rows", "irm_type", "--cols", "direction", "--domain", "nope"], "no outcome domain 'nope'"),
     (["--rows", "irm_type", "--cols", "direction"], "give --domain"),
 ])
-def test_cli_errors_are_one_line_without_traceback(small, args, message):
-    result = _review("tabulate", str(small.path), *args)
+def test_cli_errors_are_one_line_without_traceback(small, args, message, cli):
+    result = cli("tabulate", str(small.path), *args)
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_cli_no_extraction(tmp_path):
+def test_cli_no_extraction(tmp_path, cli):
     Review.init(tmp_path / "r", title="Empty").close()
-    result = _review("votes", str(tmp_path / "r"))
+    result = cli("votes", str(tmp_path / "r"))
     assert result.returncode == 1 and "no extraction yet" in result.stderr and "Traceback" not in result.stderr

@@ -410,6 +410,7 @@ def _values_strategy(template):
     return st.fixed_dictionaries({}, optional={f.name: _value_strategy(f) for f in template.fields})
 
 
+@pytest.mark.slow  # a property test (hypothesis)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_round_trip_property(all_types, irm, data):

@@ -3,7 +3,6 @@
 import pytest
 
 from review import clusters
-from review.project import Review
 from review.widgets.dedup_review import DuplicateReview
 from review.widgets.html import highlight_differences
 
@@ -16,15 +15,11 @@ def _ris(path, title, ident):
 
 
 @pytest.fixture
-def review_with_pair(tmp_path):
-    review = Review.init(tmp_path / "r", title="T")
-    review.import_file(_ris(tmp_path / "a.ris", f"Means to an end: joint financing {XSS} final report", "a1"),
-                       source="HMIC")
-    review.import_file(_ris(tmp_path / "b.ris", f"Means to an end: joint financing {XSS} appendices", "b1"),
-                       source="Google")
-    review.dedupe(who="am", progress=False)
-    yield review
-    review.close()
+def review_with_pair(make_review, tmp_path):
+    return make_review(files=[
+        (_ris(tmp_path / "a.ris", f"Means to an end: joint financing {XSS} final report", "a1"), "HMIC"),
+        (_ris(tmp_path / "b.ris", f"Means to an end: joint financing {XSS} appendices", "b1"), "Google"),
+    ], dedupe=True)
 
 
 def test_record_text_is_escaped(review_with_pair):

@@ -3,7 +3,6 @@
 import pytest
 
 from review import screening
-from review.project import Review
 from review.protocol import ExclusionReason, Protocol, Reviewer, Stage
 from review.screening_session import ScreeningSession
 from review.widgets.screening import ScreeningWidget
@@ -12,7 +11,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-def review(tmp_path):
+def review(make_review, tmp_path):
     proto = Protocol(
         title="T", include_terms=["pooled budget*", "health and social care"], exclude_terms=["child*"],
         exclusion_reasons=[ExclusionReason("health_care_only", "Health care only"),
@@ -21,7 +20,6 @@ def review(tmp_path):
                 Stage("full_text", reviewers=["am", "mg"], reason_required=True)],
         reviewers=[Reviewer("am"), Reviewer("mg")],
     )
-    review = Review.init(tmp_path / "r", protocol=proto)
     lines = []
     titles = [XSS, "Pooled budgets across health and social care", "Integrated services for children",
               "A fourth record", "A fifth record"]
@@ -29,9 +27,7 @@ def review(tmp_path):
         lines += ["TY  - JOUR", f"TI  - {title}", f"AU  - Author{i}, A", "PY  - 2010",
                   f"AB  - Abstract {i} about pooled budgets <script>alert('x')</script>", f"ID  - r{i}", "ER  - ", ""]
     (tmp_path / "x.ris").write_text("\n".join(lines))
-    review.import_file(tmp_path / "x.ris", source="S")
-    yield review
-    review.close()
+    return make_review(protocol=proto, files=[tmp_path / "x.ris"])
 
 
 def test_untrusted_text_renders_as_text(review):

@@ -1,6 +1,9 @@
 """Write the notebooks from their cell sources (kept here so diffs stay readable), then run them.
 
 Run: .venv/bin/python tools/make_notebooks.py [01 02 ...]   (default: all)
+     add --sources-only to copy edited sources into the stored notebooks without running them
+
+tests/test_notebooks.py checks that the stored notebooks' cells are exactly these sources.
 
 Each notebook is executed in place, so the outputs stored in it are what the
 cells marked NBVAL_CHECK_OUTPUT must reproduce under nbval.
@@ -33,12 +36,14 @@ def notebook_00():
         new_code_cell(
             "import shutil\n"
             "\n"
-            "from review.example import REPO, STARTER_EXPORTS, starter_exports\n"
+            "from pathlib import Path\n"
+            "\n"
+            "from review.example import STARTER_EXPORTS, starter_exports\n"
             "from review.pipeline import pipeline_status\n"
             "from review.project import Review\n"
             "\n"
             "EXPORTS = STARTER_EXPORTS  # your own folder of exports here\n"
-            "folder = REPO / \"build\" / \"my-review\"\n"
+            "folder = Path(\"build\") / \"my-review\"\n"
             "if folder.exists():\n"
             "    shutil.rmtree(folder)  # start from scratch each run\n"
             "review = Review.init(folder, title=\"Dinosaur body size and diversity\",\n"
@@ -125,13 +130,14 @@ def notebook_01():
         ),
         new_code_cell(
             "import shutil\n"
+            "from pathlib import Path\n"
             "\n"
             "import pandas as pd\n"
             "\n"
-            "from review.example import EXAMPLE, REPO, example_sources\n"
+            "from review.example import EXAMPLE, example_sources, source_file\n"
             "from review.project import Review\n"
             "\n"
-            "folder = REPO / \"build\" / \"notebook-01\"\n"
+            "folder = Path(\"build\") / \"notebook-01\"  # next to this notebook\n"
             "if folder.exists():\n"
             "    shutil.rmtree(folder)  # start from scratch each run, so counts are reproducible\n"
             "review = Review.init(folder, protocol=EXAMPLE / \"review.yaml\")\n"
@@ -146,7 +152,7 @@ def notebook_01():
                           "searched and the search date; importing the same file twice does nothing."),
         new_code_cell(
             "for source in example_sources():\n"
-            "    result = review.import_file(REPO / source[\"file\"], source=source[\"source\"],\n"
+            "    result = review.import_file(source_file(source), source=source[\"source\"],\n"
             "                                search_date=source.get(\"search_date\"), who=\"am\")\n"
             "    print(f\"{source['file']}: {result.records} records ({result.format}, {result.encoding})\")\n"
             "review.imports_frame()"
@@ -159,7 +165,7 @@ def notebook_01():
             "print(\"per source:\", status.records_per_source)"
         ),
         new_code_cell(
-            "again = review.import_file(REPO / example_sources()[0][\"file\"], source=\"again\")\n"
+            "again = review.import_file(source_file(example_sources()[0]), source=\"again\")\n"
             "print(again.message)"
         ),
         new_markdown_cell("## The records\n\nDisplay fields as the source printed them, normalised keys for matching, "
@@ -230,12 +236,14 @@ def notebook_02():
             "a reviewer never sees the other's decisions until both have decided."
         ),
         new_code_cell(
+            "from pathlib import Path\n"
+            "\n"
             "import pandas as pd\n"
             "\n"
             "from review import screening\n"
-            "from review.example import EXAMPLE, REPO, build_example\n"
+            "from review.example import EXAMPLE, build_example\n"
             "\n"
-            "review = build_example(REPO / \"build\" / \"notebook-02\", quiet=True, through=\"dedupe\")\n"
+            "review = build_example(Path(\"build\") / \"notebook-02\", quiet=True, through=\"dedupe\")\n"
             "pd.DataFrame([(s.name, s.label, \", \".join(s.reviewers), s.decisions_required, s.resolution,\n"
             "               s.reason_required) for s in review.protocol.stages],\n"
             "             columns=[\"stage\", \"label\", \"reviewers\", \"decisions needed\", \"conflicts by\",\n"
@@ -333,7 +341,7 @@ def notebook_02():
             "protocol = default_protocol(\"Pharmacokinetics and efficacy of emicizumab in humans\")\n"
             "protocol.include_terms = [\"emicizumab\", \"pharmacokinetic*\", \"plasma concentration*\"]\n"
             "protocol.exclude_terms = [\"mice\", \"in vitro\", \"review\"]\n"
-            "donners_folder = REPO / \"build\" / \"notebook-02-donners\"\n"
+            "donners_folder = Path(\"build\") / \"notebook-02-donners\"\n"
             "if donners_folder.exists():\n"
             "    shutil.rmtree(donners_folder)\n"
             "donners = Review.init(donners_folder, protocol=protocol, reviewers=[\"am\", \"mg\"])\n"
@@ -373,12 +381,14 @@ def notebook_03():
             "(`extraction_templates/*.yaml`), rendered here as a form."
         ),
         new_code_cell(
+            "from pathlib import Path\n"
+            "\n"
             "import pandas as pd\n"
             "\n"
             "from review import extraction, schemes\n"
-            "from review.example import EXAMPLE, REPO, build_example\n"
+            "from review.example import EXAMPLE, build_example\n"
             "\n"
-            "review = build_example(REPO / \"build\" / \"notebook-03\", quiet=True, through=\"screen\")\n"
+            "review = build_example(Path(\"build\") / \"notebook-03\", quiet=True, through=\"screen\")\n"
             "template = extraction.load_template(review, \"irm_scheme\")\n"
             "pd.DataFrame([(f.name, f.label, f.type, f.vocabulary.name if f.vocabulary else \"\", f.required)\n"
             "              for f in template.fields], columns=[\"field\", \"label\", \"type\", \"vocabulary\", \"required\"])"
@@ -468,14 +478,15 @@ def notebook_04():
             "direction, otherwise *mixed*. A domain with no finding is *not reported*."
         ),
         new_code_cell(
+            "from pathlib import Path\n"
+            "\n"
             "from IPython.display import SVG, display\n"
             "\n"
             "from review import report, synthesis\n"
-            "from review.example import REPO, demo_review\n"
+            "from review.example import build_example\n"
             "\n"
-            "review = demo_review()  # the worked example as `make demo` built it (built once here if absent)\n"
-            "folder = REPO / \"build\" / \"notebook-04\"  # this notebook's own outputs\n"
-            "folder.mkdir(parents=True, exist_ok=True)\n"
+            "folder = Path(\"build\") / \"notebook-04\"\n"
+            "review = build_example(folder, quiet=True, through=\"extract\")\n"
             "data = synthesis.load(review)  # the final extraction of every scheme\n"
             "print(len(data.schemes), \"schemes with extracted data\")"
         ),
@@ -577,14 +588,15 @@ def notebook_05():
             "`review report DIR --out OUT`."
         ),
         new_code_cell(
+            "from pathlib import Path\n"
+            "\n"
             "from IPython.display import HTML, Markdown, SVG, display\n"
             "\n"
             "from review import methods, prisma, prisma_diagram, report\n"
-            "from review.example import REPO, demo_review\n"
+            "from review.example import build_example\n"
             "\n"
-            "review = demo_review()  # the worked example as `make demo` built it (built once here if absent)\n"
-            "folder = REPO / \"build\" / \"notebook-05\"  # this notebook's own outputs\n"
-            "folder.mkdir(parents=True, exist_ok=True)\n"
+            "folder = Path(\"build\") / \"notebook-05\"\n"
+            "review = build_example(folder, quiet=True, through=\"extract\")\n"
             "flow = prisma.flow(review)\n"
             "flow"
         ),
@@ -630,7 +642,7 @@ def notebook_05():
         new_code_cell(
             "# NBVAL_CHECK_OUTPUT\n"
             "index = report.write_report(review, folder / \"report\")\n"
-            "print(index.relative_to(REPO))\n"
+            "print(index.as_posix())\n"
             "print(sorted(p.name for p in index.parent.iterdir()))"
         ),
     ]
@@ -659,7 +671,25 @@ NOTEBOOK_SOURCES = {
 }
 
 
+def sync_sources(name: str, cells) -> None:
+    """Copy edited cell sources into the stored notebook, keeping its outputs (no re-run).
+
+    Only for edits that leave every output as it is (comments, imports, paths); the cells
+    must be the same in number and kind, else run the notebook again with write().
+    """
+    stored = nbformat.read(NOTEBOOKS / name, as_version=4)
+    if [c.cell_type for c in stored.cells] != [c.cell_type for c in cells]:
+        raise SystemExit(f"{name}: the cells changed in number or kind; regenerate it (without --sources-only)")
+    for old, new in zip(stored.cells, cells):
+        old.source = new.source
+    nbformat.write(stored, NOTEBOOKS / name)
+
+
 if __name__ == "__main__":
-    for key in sys.argv[1:] or NOTEBOOK_SOURCES:
+    keys = [a for a in sys.argv[1:] if not a.startswith("--")] or list(NOTEBOOK_SOURCES)
+    for key in keys:
         name, cells = NOTEBOOK_SOURCES[key]
-        write(name, cells())
+        if "--sources-only" in sys.argv:
+            sync_sources(name, cells())
+        else:
+            write(name, cells())
