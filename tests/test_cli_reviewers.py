@@ -1,10 +1,10 @@
 """`review init --reviewer`, `review reviewers add`, search dates checked, dedupe says how to review pairs."""
 
 from review import cli, screening
-from review.example import REPO
+from review import resources
 from review.project import Review
 
-RIS = REPO / "references" / "mason2014_reference_list.ris"
+RIS = resources.bundled("references/mason2014_reference_list.ris")
 
 
 def test_init_with_named_reviewers_then_add_one(tmp_path, capsys):

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from review import cli, screening
-from review.example import EXAMPLE, REPO, build_example
+from review import resources
+from review.example import EXAMPLE, build_example
 from review.pipeline import pipeline_status
 from review.project import Review
 
@@ -38,7 +39,7 @@ def test_status_from_identified_to_extracted(demo, capsys):
 
 def test_status_words_never_contradict_a_reviewer_in_progress(tmp_path):
     with Review.init(tmp_path / "r", protocol=EXAMPLE / "review.yaml") as review:
-        review.import_file(REPO / "references" / "mason2014_reference_list.ris", source="S")
+        review.import_file(resources.bundled("references/mason2014_reference_list.ris"), source="S")
         for record in range(1, 23):
             screening.decide(review, "title_abstract", "am", record, "include")
         status = pipeline_status(review)
