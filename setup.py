@@ -17,7 +17,9 @@ DATA_FILES = ["*.yaml", "*.md", "*.json", "*.csv", "*.ris", "*.txt"]
 setup(
     packages=[*find_namespace_packages(include=["review", "review.*"], exclude=["*.__pycache__"]), *BUNDLED],
     package_dir=BUNDLED,
-    package_data={name: [*DATA_FILES, *(f"*/{pattern}" for pattern in DATA_FILES),
-                         *(f"*/*/{pattern}" for pattern in DATA_FILES)]  # examples/mason2014/full_texts/
-                  for name in BUNDLED},
+    package_data={**{name: [*DATA_FILES, *(f"*/{pattern}" for pattern in DATA_FILES),
+                            *(f"*/*/{pattern}" for pattern in DATA_FILES)]  # examples/mason2014/full_texts/
+                     for name in BUNDLED},
+                  # The widgets' browser code, and the starter exports of notebook 00.
+                  "review.widgets": ["static/*"], "review.data.starter_exports": ["*"]},
 )

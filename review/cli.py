@@ -21,9 +21,11 @@ FORMAT_CHOICES = ("auto", *readers.FORMATS)
 
 
 def _cmd_init(args) -> int:
-    review = Review.init(args.dir, title=args.title, protocol=args.protocol, database_url=args.database)
+    review = Review.init(args.dir, title=args.title, protocol=args.protocol, reviewers=args.reviewer,
+                         database_url=args.database)
     where = f" on {team_mode.where(args.database)}" if args.database else ""
     print(f"created review {review.protocol.title!r} in {review.path}{where}")
+    print("reviewers: " + ", ".join(f"{r.id} ({r.name})" if r.name else r.id for r in review.protocol.reviewers))
     review.close()
     return 0
 
@@ -64,6 +66,14 @@ def _cmd_team_list(args) -> int:
     return 0
 
 
+def _cmd_reviewers_add(args) -> int:
+    with Review.open(args.dir) as review:
+        for reviewer in args.reviewers:
+            review.add_reviewer(reviewer, stages=args.stage)
+        print("reviewers: " + ", ".join(f"{r.id} ({r.name})" if r.name else r.id for r in review.protocol.reviewers))
+    return 0
+
+
 def _cmd_import(args) -> int:
     options = {}
     if args.map:
@@ -100,10 +110,14 @@ def _parse_mapping(text: str) -> tuple[str, str]:
 
 
 def _cmd_status(args) -> int:
+    from review.pipeline import pipeline_status
+
     with Review.open(args.dir) as review:
         status = review.status()
+        pipeline = pipeline_status(review)
     if args.json:
-        print(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+        # The same content as the text: the whole pipeline, plus the imports in detail.
+        print(json.dumps({**status.to_dict(), "pipeline": pipeline.to_dict()}, ensure_ascii=False, indent=2))
         return 0
     print(f"{status.title}  ({status.path}, schema v{status.schema_version})")
     if not status.imports:
@@ -115,6 +129,8 @@ def _cmd_status(args) -> int:
     print(f"records: {status.records} in {len(status.imports)} imports")
     for warning in status.warnings:  # e.g. events written by a newer version (review.readmodel)
         print(f"warning: {warning}")
+    print()
+    print("\n".join(pipeline.lines()[2:]))  # the title line is printed above
     return 0
 
 
@@ -150,7 +166,7 @@ def _cmd_export(args) -> int:
     if not args.format:
         raise ReviewError("give --format (ris, bibtex or csv) or --json")
     with Review.open(args.dir) as review:
-        return _emit(review.export(args.format, args.out), args.out)
+        return _emit(review.export(args.format, args.out, stage=args.stage, decision=args.decision), args.out)
 
 
 def _cmd_dedupe(args) -> int:
@@ -165,6 +181,59 @@ def _cmd_dedupe(args) -> int:
     print(f"needs review: {summary.needs_review} pairs ({summary.pending_review} not yet decided)")
     if summary.decided_same or summary.decided_different:
         print(f"reviewer decisions: {summary.decided_same} same, {summary.decided_different} different")
+    if summary.pending_review:
+        print(f"to review the {summary.pending_review} pairs: in JupyterLab, run\n"
+              f"    from review.project import Review\n"
+              f"    from review.widgets.dedup_review import DuplicateReview\n"
+              f"    DuplicateReview(Review.open({args.dir!r}), who=\"YOUR_ID\")\n"
+              f"  (as in notebooks/01_import_and_deduplicate.ipynb); `review status {args.dir}` shows how many remain")
+    return 0
+
+
+def _cmd_screen(args) -> int:
+    from review.screening import ScreeningError
+    from review.widgets.screening import ScreeningWidget
+    from review.widgets.serve import WidgetPage
+
+    review = Review.open(args.dir)
+    try:
+        stage = review.protocol.stage(args.stage)
+        allowed = stage.reviewers or [r.id for r in review.protocol.reviewers]
+        if args.reviewer not in allowed:  # say so now, not at the first click
+            raise ScreeningError(f"reviewer {args.reviewer!r} does not screen stage {args.stage!r} "
+                                 f"(its reviewers: {', '.join(allowed)}; add one with `review reviewers add`)")
+        widget = ScreeningWidget(review, args.stage, args.reviewer, order=args.order)
+    except KeyError as exc:  # an unknown stage
+        review.close()
+        raise ScreeningError(str(exc.args[0])) from None
+    except ScreeningError:
+        review.close()
+        raise
+    page = WidgetPage(widget, f"{review.protocol.title} · screening as {args.reviewer}", port=args.port)
+    return _serve(review, page, args)
+
+
+def _cmd_conflicts(args) -> int:
+    from review.screening import ScreeningError
+    from review.widgets.conflicts import ConflictsWidget
+    from review.widgets.serve import WidgetPage
+
+    review = Review.open(args.dir)
+    try:
+        widget = ConflictsWidget(review, args.stage, args.reviewer)
+    except KeyError as exc:
+        review.close()
+        raise ScreeningError(str(exc.args[0])) from None
+    page = WidgetPage(widget, f"{review.protocol.title} · conflicts, {args.reviewer}", port=args.port)
+    return _serve(review, page, args)
+
+
+def _serve(review, page, args) -> int:
+    print(f"serving on {page.url}  (open it in your browser; Ctrl-C to stop)", flush=True)
+    try:
+        page.serve(open_browser=not args.no_browser)
+    finally:
+        review.close()
     return 0
 
 
@@ -200,10 +269,13 @@ def _cmd_screening_status(args) -> int:
         return 0
     for s in stages:
         extra = f", not retrieved {s.not_retrieved}" if s.not_retrieved else ""
-        print(f"{s.stage}: {s.eligible} records; screened {s.screened} (included {s.included}, excluded "
-              f"{s.excluded}), conflicts {s.conflicts}, pending {s.pending}{extra}")
+        # "Decided" means every reviewer the stage needs has decided, so a reviewer's own count
+        # ("am: 22 decided") never sits beside a stage total that seems to deny it.
+        print(f"{s.stage}: {s.eligible} records; decided by every reviewer needed {s.screened} (included "
+              f"{s.included}, excluded {s.excluded}), conflicts {s.conflicts}, waiting for a reviewer "
+              f"{s.pending}{extra}")
         for reviewer, count in s.per_reviewer.items():
-            print(f"    {reviewer}: {count} decided")
+            print(f"    {reviewer}: {count} decided, {s.eligible - s.not_retrieved - count} to do")
     return 0
 
 
@@ -651,6 +723,8 @@ def build_parser() -> argparse.ArgumentParser:
     _dir(p)
     p.add_argument("--title", help="the review's title")
     p.add_argument("--protocol", metavar="FILE", help="start from this review.yaml")
+    p.add_argument("--reviewer", action="append", metavar='ID="NAME"',
+                   help='a reviewer who screens every stage, e.g. --reviewer am="Alison Mason" (repeatable)')
     p.add_argument("--database", metavar="URL",
                    help="keep the review on a PostgreSQL server (postgresql://HOST/DB; the password comes from "
                         "PGPASSWORD, ~/.pgpass or a service file, never from review.yaml)")
@@ -684,6 +758,14 @@ def build_parser() -> argparse.ArgumentParser:
     _json(q, "the members")
     q.set_defaults(func=_cmd_team_list)
 
+    p = sub.add_parser("reviewers", help="the review's reviewers")
+    rsub = p.add_subparsers(dest="action", required=True)
+    q = rsub.add_parser("add", help='add reviewers to review.yaml and its stages, e.g. mg="Mark Gale"')
+    q.add_argument("dir")
+    q.add_argument("reviewers", nargs="+", metavar='ID="NAME"')
+    q.add_argument("--stage", action="append", help="only at this stage (repeatable; default: every stage)")
+    q.set_defaults(func=_cmd_reviewers_add)
+
     p = sub.add_parser("import", help="import search export files")
     _dir(p)
     p.add_argument("files", nargs="+", metavar="FILE", help="search exports: RIS, MEDLINE, BibTeX, CSV/TSV/Excel, "
@@ -694,16 +776,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "searching are counted under 'other methods'")
     p.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
                    help="file format (default: detected from the content)")
-    p.add_argument("--search-date", help="when the search was run (YYYY-MM-DD)")
+    p.add_argument("--search-date", help="when the search was run: YYYY-MM-DD, or YYYY-MM / YYYY if only "
+                                         "that is known")
     _who_option(p, "is importing")
     p.add_argument("--force", action="store_true", help="import even if this exact file was imported before")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN", help="CSV column for a field (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("status", help="counts per import and in total")
+    p = sub.add_parser("status", help="the whole pipeline: identified, duplicates, each screening stage and "
+                                      "reviewer, schemes, extraction")
     _dir(p)
-    _json(p, "the counts")
+    _json(p, "the same content")
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("verify", help="check the log's hash chain, the database's integrity and the stored files")
@@ -711,9 +795,12 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p, "every check's outcome")
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("export", help="export every record")
+    p = sub.add_parser("export", help="export every record, or those with a decision at a stage")
     _dir(p)
     p.add_argument("--format", choices=tuple(readers.WRITERS), help="file format (required unless --json)")
+    p.add_argument("--stage", help="only deduplicated records screened at this stage, with their decision and reasons")
+    p.add_argument("--decision", choices=("include", "exclude", "conflict", "pending"),
+                   help="with --stage: only records with this outcome there")
     _json(p, "every record (display fields, keys and provenance)")
     _out(p)
     p.set_defaults(func=_cmd_export)
@@ -749,6 +836,24 @@ def build_parser() -> argparse.ArgumentParser:
     _who_option(q, "splits it")
     _json(q)
     q.set_defaults(func=_cmd_dedupe_split)
+
+    p = sub.add_parser("screen", help="a screening page in the browser (localhost), no notebook needed")
+    p.add_argument("dir")
+    p.add_argument("--stage", required=True, help="e.g. title_abstract or full_text")
+    p.add_argument("--reviewer", required=True, help="your reviewer id in the protocol, e.g. am")
+    p.add_argument("--order", default="model", choices=("model", "random", "import"),
+                   help="most likely relevant first (model, the default), random, or import order")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address")
+    p.set_defaults(func=_cmd_screen)
+
+    p = sub.add_parser("conflicts", help="a page to resolve screening conflicts in the browser (localhost)")
+    p.add_argument("dir")
+    p.add_argument("--stage", required=True)
+    p.add_argument("--reviewer", required=True, help="who resolves (the protocol's resolver, or for consensus)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address")
+    p.set_defaults(func=_cmd_conflicts)
 
     p = sub.add_parser("decisions", help="screening decisions in bulk (CSV)")
     dsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -19,6 +19,20 @@ from review.project import Review
 EXAMPLE = resources.example_folder("mason2014")
 
 
+STARTER_EXPORTS = Path(__file__).resolve().parent / "data" / "starter_exports"
+DONNERS = resources.example_folder("donners2021") / "donners2021_title_abstract.csv"
+
+
+def starter_exports() -> list[dict]:
+    """The small folder of real exports shipped with the package (notebook 00): file, source, kind."""
+    return [
+        {"file": STARTER_EXPORTS / "scopus.ris", "source": "Scopus"},
+        {"file": STARTER_EXPORTS / "web_of_science.ris", "source": "Web of Science Core Collection"},
+        {"file": STARTER_EXPORTS / "embase.ris", "source": "Embase"},
+        {"file": STARTER_EXPORTS / "psycinfo_ovid.ris", "source": "APA PsycInfo (Ovid)"},
+    ]
+
+
 def example_sources() -> list[dict]:
     return yaml.safe_load((EXAMPLE / "sources.yaml").read_text(encoding="utf-8"))
 

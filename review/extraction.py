@@ -124,6 +124,11 @@ def history(review: "Review", scheme_id: str, template_name: str) -> list[Extrac
             for i, created, e in _events(review, SAVE_EVENT, template_name, scheme_id)]
 
 
+def schemes_with_saves(review: "Review", template_name: str) -> set[str]:
+    """Schemes anyone has saved an extraction for with this template (draft or complete)."""
+    return {e.scheme_id for _, _, e in _events(review, SAVE_EVENT, template_name)}
+
+
 def latest_by_extractor(review: "Review", scheme_id: str, template_name: str) -> dict[str, Extraction]:
     latest: dict[str, Extraction] = {}
     for extraction in history(review, scheme_id, template_name):
@@ -371,14 +376,17 @@ def export_extractions(review: "Review", template_name: str, format: str = "csv"
     return text
 
 
-def extraction_frame(review: "Review", template_name: str) -> pd.DataFrame:
-    """One row per scheme with its final values flattened: the table synthesis starts from."""
+def extraction_frame(review: "Review", template_name: str, labels: bool = False) -> pd.DataFrame:
+    """One row per scheme with its final values flattened: the table synthesis starts from.
+
+    `labels=True` shows vocabulary labels instead of codes (for people; exports keep codes)."""
     template = load_template(review, template_name)
     state = schemes.SchemeState.load(review)
     final = final_values(review, template_name)
     rows = []
     for scheme in state.active():
         if scheme.scheme_id in final:
+            flat = templates.flatten(template, final[scheme.scheme_id])
             rows.append({"scheme_id": scheme.scheme_id, "scheme_name": scheme.name,
-                         **templates.flatten(template, final[scheme.scheme_id])})
+                         **(templates.label_cells(template, flat) if labels else flat)})
     return pd.DataFrame(rows)

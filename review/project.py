@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
+import datetime
 import errno
 import getpass
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,11 +115,13 @@ class Review:
         title: str | None = None,
         protocol: Protocol | str | os.PathLike | None = None,
         database_url: str | None = None,
+        reviewers: list | None = None,
     ) -> "Review":
         """Create a review folder with a protocol and an empty database.
 
         `protocol` may be a Protocol, or a path to a review.yaml to start from
-        (the title argument, if given, replaces its title).
+        (the title argument, if given, replaces its title). `reviewers` (Reviewer, or
+        text such as 'am="Alison Mason"') become the protocol's reviewers at every stage.
         """
         path = Path(path)
         target = path / protocol_mod.PROTOCOL_FILE
@@ -137,6 +142,12 @@ class Review:
             proto = protocol_mod.load(protocol)
         if title:
             proto.title = title
+        if reviewers:
+            try:
+                proto = protocol_mod.with_reviewers(proto, [
+                    r if isinstance(r, protocol_mod.Reviewer) else protocol_mod.parse_reviewer(r) for r in reviewers])
+            except ValueError as exc:
+                raise ReviewError(str(exc)) from None
         database_url = database_url or proto.database_url or None  # review.yaml `database: {url: ...}`
         if database_url:
             from review import team_mode
@@ -223,6 +234,20 @@ class Review:
         """True when the review lives on a PostgreSQL server (raw files and protocol in the database)."""
         return self.engine.dialect.name == "postgresql"
 
+    def add_reviewer(self, reviewer, stages: list[str] | None = None) -> None:
+        """Add a reviewer (Reviewer or 'mg="Mark Gale"') to review.yaml and to its stages."""
+        try:
+            if not isinstance(reviewer, protocol_mod.Reviewer):
+                reviewer = protocol_mod.parse_reviewer(reviewer)
+            proto = protocol_mod.add_reviewer(protocol_mod.load(self.path / protocol_mod.PROTOCOL_FILE),
+                                              reviewer, stages)
+        except ValueError as exc:
+            raise ReviewError(str(exc)) from None
+        text = protocol_mod.dump(proto)
+        protocol_mod.parse(text, str(self.path / protocol_mod.PROTOCOL_FILE))  # never write what open() refuses
+        (self.path / protocol_mod.PROTOCOL_FILE).write_text(text, encoding="utf-8")
+        self.protocol = proto
+
     def close(self) -> None:
         if not self.read_only:
             store.checkpoint(self.engine)
@@ -265,6 +290,7 @@ class Review:
             raise ReviewError("name the bibliographic database searched (--source), e.g. 'MEDLINE (Ovid)'")
         if source_kind not in SOURCE_KINDS:
             raise ReviewError(f"unknown kind of source {source_kind!r} (one of {', '.join(SOURCE_KINDS)})")
+        search_date = check_search_date(search_date)
         streamed = self._import_streamed(file, source, format, search_date, who, force, progress, source_kind,
                                          reader_options)
         if streamed is not None:
@@ -623,11 +649,19 @@ class Review:
 
     # --- exporting -------------------------------------------------------------
 
-    def export(self, format: str, out: str | os.PathLike | None = None) -> str:
-        """Write every record as RIS, BibTeX or CSV; returns the text (and writes `out` if given)."""
+    def export(self, format: str, out: str | os.PathLike | None = None, stage: str | None = None,
+               decision: str | None = None) -> str:
+        """Write records as RIS, BibTeX or CSV; returns the text (and writes `out` if given).
+
+        With `stage` (and optionally `decision`: include, exclude, conflict or pending), only the
+        deduplicated records with that outcome at that stage, each with its decision and reasons
+        (CSV columns; a note in RIS and BibTeX). Reasons stay codes, as in every export.
+        """
         if format not in readers.WRITERS:
             raise ReviewError(f"cannot export as {format!r}; choose one of {', '.join(readers.WRITERS)}")
         pairs = self.references()
+        if stage is not None or decision is not None:
+            pairs = _outcome_subset(self, pairs, stage, decision)
         refs = [ref for _, ref in pairs]
         writer = readers.WRITERS[format]
         if format == "csv":
@@ -637,6 +671,59 @@ class Review:
         if out is not None:
             Path(out).write_text(text, encoding="utf-8", newline="")
         return text
+
+
+OUTCOMES = ("include", "exclude", "conflict", "pending")
+
+
+def _outcome_subset(review: Review, pairs, stage, decision):
+    """The representative record of each cluster with `decision` at `stage`, its outcome attached."""
+    from review import screening
+
+    if stage is None:
+        raise ReviewError("--decision needs --stage (which screening stage's decision?)")
+    stages = [s.name for s in review.protocol.stages]
+    if stage not in stages:
+        raise ReviewError(f"no stage {stage!r} in the protocol (stages: {', '.join(stages)})")
+    if decision is not None and decision not in OUTCOMES:
+        raise ReviewError(f"--decision must be one of {', '.join(OUTCOMES)}, not {decision!r}")
+    state = screening.ScreeningState.load(review)
+    pool = set(state.screenable(stage))
+    out = []
+    for provenance, ref in pairs:
+        cluster = provenance["cluster_id"]
+        if provenance["record_id"] != cluster or cluster not in pool:
+            continue  # one row per deduplicated record, and only those the stage screens
+        outcome = state.outcome(stage, cluster) or "pending"
+        if decision is not None and outcome != decision:
+            continue
+        reasons = state.final_reasons(stage, cluster) if outcome == "exclude" else ()
+        provenance = {**provenance, "stage": stage, "decision": outcome, "reasons": "; ".join(reasons)}
+        ref = dataclasses.replace(ref, notes=[*ref.notes, f"{stage}: {outcome}"
+                                              + (f" ({'; '.join(reasons)})" if reasons else "")])
+        out.append((provenance, ref))
+    return out
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def check_search_date(text: str | None) -> str | None:
+    """A search date as YYYY-MM-DD, or partial (YYYY-MM, YYYY); anything else is refused."""
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    match = _DATE.fullmatch(text)
+    if match:
+        year, month, day = (int(g) if g else None for g in match.groups())
+        try:
+            datetime.date(year, month or 1, day or 1)
+            if year >= 1900:
+                return text
+        except ValueError:
+            pass
+    raise ReviewError(f"search date {text!r} is not a real date: use YYYY-MM-DD, or YYYY-MM or YYYY when "
+                      "only part is known (e.g. 2013-02)")
 
 
 def _record_row(import_id: int, position: int, ref: Reference) -> dict:

@@ -209,6 +209,42 @@ def default_protocol(title: str) -> Protocol:
     )
 
 
+def parse_reviewer(text: str) -> Reviewer:
+    """`am="Alison Mason"` (or `am=Alison Mason`, or just `am`) as a Reviewer."""
+    rid, _, name = str(text).partition("=")
+    rid, name = rid.strip(), name.strip().strip('"').strip("'").strip()
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", rid or ""):
+        raise ValueError(f"reviewer {text!r}: give an id such as am, optionally with a name: am=\"Alison Mason\"")
+    return Reviewer(rid, name)
+
+
+def with_reviewers(protocol: Protocol, reviewers: list[Reviewer]) -> Protocol:
+    """The protocol with exactly these reviewers, who screen every stage (init of a new review)."""
+    ids = [r.id for r in reviewers]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"a reviewer id is given twice: {', '.join(ids)}")
+    protocol.reviewers = list(reviewers)
+    for stage in protocol.stages:
+        stage.reviewers = list(ids)
+        stage.decisions_required = min(stage.decisions_required, len(ids)) or 1
+    return protocol
+
+
+def add_reviewer(protocol: Protocol, reviewer: Reviewer, stages: list[str] | None = None) -> Protocol:
+    """Add a reviewer to the protocol and to the stages named (default: every stage that lists reviewers)."""
+    if any(r.id == reviewer.id for r in protocol.reviewers):
+        raise ValueError(f"reviewer {reviewer.id!r} is already in the protocol")
+    names = [s.name for s in protocol.stages]
+    for stage in stages or []:
+        if stage not in names:
+            raise ValueError(f"no stage {stage!r} in the protocol (stages: {', '.join(names)})")
+    protocol.reviewers.append(reviewer)
+    for stage in protocol.stages:
+        if (stages and stage.name in stages) or (not stages and stage.reviewers):
+            stage.reviewers.append(reviewer.id)
+    return protocol
+
+
 def parse(text: str, path: str = PROTOCOL_FILE) -> Protocol:
     try:
         data = yaml.safe_load(text)

@@ -52,6 +52,7 @@ class ScreeningSession:
         self.refit_every = refit_every
         self.state = ScreeningState.load(review)
         self.pool = self.state.screenable(stage)  # clusters this stage screens, in import order
+        self._pool_set: set[int] | None = None
         records = review.records_frame()
         self.records = records.set_index("record_id") if not records.empty else records
         self.seen: list[int] = []  # clusters shown in this session, in order
@@ -68,6 +69,14 @@ class ScreeningSession:
             random.Random(seed).shuffle(self._rank)
         elif order == "model":
             self._refit()
+        # A reopened session starts after this reviewer's earlier decisions, so Back reaches them.
+        pool = set(self.pool)
+        for made in self.state.history[stage][reviewer]:
+            cluster = self.state.clusters.get(made.record_id, made.record_id)
+            if cluster in pool and cluster not in self._seen_set:
+                self.seen.append(cluster)
+                self._seen_set.add(cluster)
+        self.position = len(self.seen)
         self._advance_to_next_pending()
 
     # --- ordering -------------------------------------------------------------------
@@ -213,8 +222,11 @@ class ScreeningSession:
         return None if cluster is None else self.state.reviewer_decision(self.stage, cluster, self.reviewer)
 
     def progress(self) -> Progress:
-        mine = [self.state.reviewer_decision(self.stage, c, self.reviewer) for c in self.pool]
-        kinds = [d.decision for d in mine if d is not None]
+        # Walks only the decided records (not the whole pool): this runs after every click.
+        if self._pool_set is None:
+            self._pool_set = set(self.pool)
+        kinds = [decided[self.reviewer].decision for cluster, decided in self.state.decisions[self.stage].items()
+                 if self.reviewer in decided and cluster in self._pool_set]
         return Progress(len(kinds), len(self.pool), kinds.count(INCLUDE), kinds.count(screening.EXCLUDE),
                         kinds.count(screening.MAYBE))
 

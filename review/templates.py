@@ -750,6 +750,23 @@ def flatten(template: Template, values: dict) -> dict[str, str]:
     return flat
 
 
+def label_cells(template: Template, flat: dict[str, str]) -> dict[str, str]:
+    """A flattened row as people read it: vocabulary codes become their labels (CSV/JSON keep codes)."""
+    out = {}
+    for key, text in flat.items():
+        parts = key.split(".")
+        try:
+            field = template.field(parts[0] if len(parts) != 3 else f"{parts[0]}.{parts[2]}")
+        except KeyError:
+            out[key] = text
+            continue
+        if field.vocabulary is None or not text or text in SPECIAL_TEXT.values():
+            out[key] = text
+        else:
+            out[key] = "; ".join(field.vocabulary.label(code.strip()) for code in text.split(";"))
+    return out
+
+
 def csv_columns(template: Template, group_rows: int = 1) -> list[str]:
     """Column names of a blank extraction sheet with `group_rows` rows per group."""
     columns: list[str] = []

@@ -1,6 +1,7 @@
 """Extraction per scheme: import, drafts and completes, two extractors, agreement, export, the form."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from review import extraction, schemes, store, templates
 from review.example import EXAMPLE
 from review.extraction import ExtractionError
-from review.widgets.extraction_form import ComparisonView, ExtractionForm
+from review.widgets.extraction_form import CheckboxGroup, ComparisonView, ExtractionForm
 
 # Every test here runs on SQLite and on PostgreSQL (conftest.review_engine).
 pytestmark = pytest.mark.usefixtures("review_engine")
@@ -168,3 +169,36 @@ def test_cli_extract(make_review, tmp_path, cli):
     assert len(out.strip().splitlines()) == 39
     bad = cli("extract", "import", tmp_path / "r", SCHEMES_JSON, "--template", "nope")
     assert bad.returncode == 1 and "nope" in bad.stderr
+
+
+def test_form_refuses_unknown_scheme_or_template_at_once(screened):
+    with pytest.raises(ExtractionError, match="no scheme 'S99'"):
+        ExtractionForm(screened, "S99", "irm_scheme", extractor="am")
+    schemes.create_scheme(screened, "Torbay", who="am", scheme_id="T")
+    with pytest.raises(ExtractionError, match="no template named 'nope'"):
+        ExtractionForm(screened, "T", "nope", extractor="am")
+
+
+def test_refused_save_is_summarised_at_the_top_with_field_names(screened):
+    schemes.create_scheme(screened, "Torbay", who="am", scheme_id="T")
+    form = ExtractionForm(screened, "T", "irm_scheme", extractor="am")
+    assert form.ui.children[1] is form.summary  # right under the heading
+    assert isinstance(form.controls["study_designs"].input, CheckboxGroup)  # ticks, not Ctrl-click
+    form.controls["study_designs"].input.value = ("qualitative",)
+    assert form.controls["study_designs"].input.boxes[0].description  # the label is on the box
+    assert form.save(complete=True) is None
+    assert "Not saved as complete" in form.summary.value and "<code>scheme_name</code>" in form.summary.value
+    assert any(p.startswith("Scheme name (scheme_name)") or "(scheme_name)" in p for p in form.problems)
+    assert form.save(complete=False).status == "draft"
+    assert form.summary.value == "" and form.problems == []
+    assert re.search(r"<li>\d{4}-\d\d-\d\d \d\d:\d\d · am · draft</li>", form.history.value)
+
+
+def test_extraction_frame_with_labels(example):
+    coded = extraction.extraction_frame(example, "irm_scheme")
+    labelled = extraction.extraction_frame(example, "irm_scheme", labels=True)
+    template = extraction.load_template(example, "irm_scheme")
+    vocabulary = template.field("irm_type").vocabulary
+    first = coded["irm_type"].iloc[0].split("; ")[0]
+    assert labelled["irm_type"].iloc[0].split("; ")[0] == vocabulary.label(first) != first
+    assert list(labelled["scheme_id"]) == list(coded["scheme_id"])

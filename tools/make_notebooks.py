@@ -19,6 +19,104 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+def notebook_00():
+    return [
+        new_markdown_cell(
+            "# 0 · Start your own review\n\n"
+            "From your own search exports to a screening queue, in five steps: create the review with your "
+            "team's reviewers, import each database's export, find duplicates, make the first decisions, and "
+            "see where the review stands. Here the exports are a small folder of real ones shipped with the "
+            "package (`review/data/starter_exports/`: Scopus, Web of Science, Embase and PsycInfo via Ovid); "
+            "point `EXPORTS` at your own folder instead.\n\n"
+            "The command line does the same: `review init DIR --title T --reviewer am=\"Alison Mason\" "
+            "--reviewer mg=\"Mark Gale\"`, `review import DIR FILE --source NAME --search-date 2024-06`, "
+            "`review dedupe DIR`, `review screen DIR --stage title_abstract --reviewer am` (a screening page "
+            "in the browser, no code), `review status DIR`."
+        ),
+        new_code_cell(
+            "import shutil\n"
+            "\n"
+            "from pathlib import Path\n"
+            "\n"
+            "from review.example import STARTER_EXPORTS, starter_exports\n"
+            "from review.pipeline import pipeline_status\n"
+            "from review.project import Review\n"
+            "\n"
+            "EXPORTS = STARTER_EXPORTS  # your own folder of exports here\n"
+            "folder = Path(\"build\") / \"my-review\"\n"
+            "if folder.exists():\n"
+            "    shutil.rmtree(folder)  # start from scratch each run\n"
+            "review = Review.init(folder, title=\"Dinosaur body size and diversity\",\n"
+            "                     reviewers=['am=\"Alison Mason\"', 'mg=\"Mark Gale\"'])\n"
+            "print([f\"{r.id}: {r.name}\" for r in review.protocol.reviewers])"
+        ),
+        new_markdown_cell(
+            "`review.yaml` now holds a protocol that works as it is: two blind reviewers at title/abstract and "
+            "at full text, and five exclusion reasons. Edit it (eligibility criteria, terms to highlight, "
+            "reasons) before screening starts. A reviewer who joins later: `review.add_reviewer('jb=\"Jo "
+            "Bloggs\"')` or `review reviewers add DIR jb=\"Jo Bloggs\"`.\n\n"
+            "## Import each export\n\nName the database searched and the date of the search (a real date; "
+            "`2024-06` when only the month is known). Each file is kept as it came in `imports/`."
+        ),
+        new_code_cell(
+            "for export in starter_exports():\n"
+            "    result = review.import_file(export[\"file\"], source=export[\"source\"], search_date=\"2024-06\",\n"
+            "                                who=\"am\")\n"
+            "    print(f\"{export['file'].name}: {result.records} records ({result.format})\")\n"
+            "review.imports_frame()"
+        ),
+        new_markdown_cell("## Find duplicates\n\nExact identifiers first, then fuzzy matching; pairs the "
+                          "matcher is unsure of wait for a person, side by side."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "summary = review.dedupe(who=\"am\", progress=False)\n"
+            "print(f\"records: {summary.records}, duplicates removed: {summary.duplicates}, \"\n"
+            "      f\"pairs to review: {summary.pending_review}\")"
+        ),
+        new_code_cell(
+            "from review.widgets.dedup_review import DuplicateReview\n"
+            "\n"
+            "pairs = DuplicateReview(review, who=\"am\")\n"
+            "pairs"
+        ),
+        new_markdown_cell("Run unattended, the next cell settles the pair as the **Different** button would "
+                          "(they are two papers on dinosaur footprints)."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "while pairs.current is not None:\n"
+            "    pairs.different_button.click()\n"
+            "print(f\"pairs still to review: {review.dedup_summary().pending_review}\")"
+        ),
+        new_markdown_cell(
+            "## Screen\n\nOne record at a time, most likely relevant first once a few decisions are made. "
+            "Click **Include**, **Exclude** or **Maybe**, or press `i`, `e`, `m` while the widget has focus; "
+            "number keys pick exclusion reasons. **My decisions** lists what you decided, in any session."
+        ),
+        new_code_cell(
+            "from review.widgets.screening import ScreeningWidget\n"
+            "\n"
+            "screen = ScreeningWidget(review, \"title_abstract\", \"am\", order=\"import\")\n"
+            "screen"
+        ),
+        new_markdown_cell("Run unattended, the next cell makes am's first three decisions through the same call "
+                          "the page makes for a click."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "screen.decide(\"include\", record=screen.view[\"record\"])\n"
+            "screen.decide(\"exclude\", [\"wrong_population\"], note=\"birds, not dinosaurs\", record=screen.view[\"record\"])\n"
+            "screen.decide(\"maybe\", record=screen.view[\"record\"])\n"
+            "print(screen.view[\"progress_text\"])\n"
+            "screen.my_decisions()[[\"record\", \"decision\", \"reasons\", \"note\"]]"
+        ),
+        new_markdown_cell("## Where the review stands\n\nThe same as `review status DIR`: records identified "
+                          "per source, duplicates, each stage and each reviewer."),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "print(\"\\n\".join(pipeline_status(review).lines()[2:]))"
+        ),
+    ]
+
+
 def notebook_01():
     return [
         new_markdown_cell(
@@ -154,9 +252,13 @@ def notebook_02():
         new_markdown_cell(
             "## The screening widget\n\n"
             "Title, authors, year, journal and abstract, with the protocol's inclusion terms in green and exclusion "
-            "terms in red. **Include / Exclude / Maybe** (keys `i`, `e`, `m` once the record has focus), exclusion "
-            "reasons from the protocol (the first is the primary reason), a note, **Undo last** (`u`), **Back** and "
-            "**Forward** (arrow keys) to change an earlier decision (a new event; the old one is kept). Records come "
+            "terms in red. **Include / Exclude / Maybe** (keys `i`, `e`, `m` whenever the widget has focus, also "
+            "right after a click; a key counts only once the record has been on screen for 0.3 s, and a held-down "
+            "key counts once), exclusion reasons from the protocol by click or number key (shown in the order "
+            "chosen; the first is the primary reason), a note saved with the decision, **Undo last** (`u`), "
+            "**Back** and **Forward** (arrow keys) to change an earlier decision (a new event; the old one is "
+            "kept), and **My decisions**: every decision you made at this stage, in any session, with search and "
+            "filters; click one to open it. Records come "
             "in order of predicted relevance, learned from this reviewer's own decisions (`order=\"random\"` or "
             "`\"import\"` switches it off)."
         ),
@@ -176,8 +278,8 @@ def notebook_02():
             "for _ in range(10):\n"
             "    record = widget.session.record()\n"
             "    decision = paper.at[record.source_id, \"decision\"]\n"
-            "    {\"include\": widget.include_button, \"exclude\": widget.exclude_button}[decision].click()\n"
-            "print(widget.progress_text.value)"
+            "    widget.decide(decision, record=widget.view[\"record\"])  # what a click on the page sends\n"
+            "print(widget.view[\"progress_text\"])"
         ),
         new_markdown_cell("## The whole team's decisions\n\nDecisions made elsewhere (Rayyan, Covidence, a "
                           "spreadsheet) come in as CSV: `review decisions import DIR FILE.csv`. Here: the paper's "
@@ -199,8 +301,14 @@ def notebook_02():
             "record = screening.ScreeningState.load(review).screenable(\"full_text\")[0]\n"
             "screening.decide(review, \"full_text\", \"mg\", record, \"exclude\", reasons=[\"no_financial_integration\"],\n"
             "                 note=\"pooled budget not described?\")\n"
-            "screening.conflicts(review, \"full_text\")"
+            "from review.widgets.conflicts import ConflictsWidget\n"
+            "\n"
+            "conflicts = ConflictsWidget(review, \"full_text\", who=\"am\")\n"
+            "conflicts"
         ),
+        new_markdown_cell("The same conflicts as a table (labels, not codes); "
+                          "`screening.resolve` is what the widget's buttons call."),
+        new_code_cell("conflicts.frame()"),
         new_code_cell(
             "# NBVAL_CHECK_OUTPUT\n"
             "screening.resolve(review, \"full_text\", record, \"include\", who=\"am\",\n"
@@ -215,6 +323,50 @@ def notebook_02():
         new_code_cell(
             "# NBVAL_CHECK_OUTPUT\n"
             "print(screening.exclusion_reasons(review, \"full_text\").to_string(index=False))"
+        ),
+        new_markdown_cell(
+            "## Title and abstract screening with abstracts: a labelled set\n\n"
+            "The worked example has no abstracts. Donners et al. (2021), a review of emicizumab "
+            "pharmacokinetics, has 258 records with titles and abstracts, 15 of them included in the end "
+            "(SYNERGY dataset, CC0; `examples/donners2021/`). Terms from the protocol are highlighted in the "
+            "abstract, and the order learns from each decision."
+        ),
+        new_code_cell(
+            "import shutil\n"
+            "\n"
+            "from review.example import DONNERS\n"
+            "from review.project import Review\n"
+            "from review.protocol import default_protocol\n"
+            "\n"
+            "protocol = default_protocol(\"Pharmacokinetics and efficacy of emicizumab in humans\")\n"
+            "protocol.include_terms = [\"emicizumab\", \"pharmacokinetic*\", \"plasma concentration*\"]\n"
+            "protocol.exclude_terms = [\"mice\", \"in vitro\", \"review\"]\n"
+            "donners_folder = Path(\"build\") / \"notebook-02-donners\"\n"
+            "if donners_folder.exists():\n"
+            "    shutil.rmtree(donners_folder)\n"
+            "donners = Review.init(donners_folder, protocol=protocol, reviewers=[\"am\", \"mg\"])\n"
+            "donners.import_file(DONNERS, source=\"OpenAlex (SYNERGY)\", who=\"am\")\n"
+            "ScreeningWidget(donners, \"title_abstract\", \"am\", order=\"model\")"
+        ),
+        new_markdown_cell(
+            "How early does the relevance order find the inclusions? Replaying 60 decisions with the known "
+            "labels (the order a session would show, refitted every 10 decisions), against import order:"
+        ),
+        new_code_cell(
+            "# NBVAL_CHECK_OUTPUT\n"
+            "from review.screening_session import ScreeningSession\n"
+            "\n"
+            "labels = pd.read_csv(DONNERS, keep_default_na=False).set_index(\"title\")[\"label_included\"]\n"
+            "labels = labels[~labels.index.duplicated()]\n"
+            "session = ScreeningSession(donners, \"title_abstract\", \"mg\", order=\"model\", seed=1)\n"
+            "found = 0\n"
+            "for _ in range(60):\n"
+            "    relevant = labels.get(session.record()[\"title\"], 0) == 1\n"
+            "    found += relevant\n"
+            "    session.decide(\"include\" if relevant else \"exclude\")\n"
+            "in_import_order = sum(labels.get(t, 0) == 1 for t in donners.records_frame()[\"title\"][:60])\n"
+            "print(f\"inclusions found in the first 60 of 258 records: relevance order {found} of 15, \"\n"
+            "      f\"import order {in_import_order} of 15\")"
         ),
     ]
 
@@ -255,7 +407,8 @@ def notebook_03():
         new_markdown_cell("## The form\n\nA second extractor (mg) extracts scheme S13 (cross-charging) "
                           "independently. Each field has the right control for its type, and every field can be "
                           "answered *not reported* or *not applicable*, which stay distinct from an empty draft. "
-                          "**Save as complete** only works once the form is valid; messages appear next to fields."),
+                          "Multiple choice fields are checkboxes. **Save as complete** only works once the form is valid; a "
+                          "refused save lists every problem at the top of the form and next to each field."),
         new_code_cell(
             "from review.widgets.extraction_form import ComparisonView, ExtractionForm\n"
             "\n"
@@ -270,8 +423,9 @@ def notebook_03():
             "am = extraction.latest_by_extractor(review, \"S13\", \"irm_scheme\")[\"am\"].values\n"
             "form.set_values(am)\n"
             "form.controls[\"study_designs\"].input.value = ()\n"
-            "print(form.save(complete=True))\n"
-            "print(\"study_designs:\", form.controls[\"study_designs\"].message.value)\n"
+            "saved = form.save(complete=True)\n"
+            "print(\"saved as complete:\", \"yes\" if saved else \"no, refused:\")\n"
+            "print(\"\\n\".join(form.problems))\n"
             "form.controls[\"study_designs\"].input.value = (\"mixed_methods\",)\n"
             "form.controls[\"outcomes\"].rows[1][\"direction\"].input.value = \"unclear\"\n"
             "print(form.save(complete=True).status)"
@@ -298,7 +452,7 @@ def notebook_03():
                           "only complete version): what synthesis starts from. `review extract export DIR "
                           "--template irm_scheme --format csv` writes the same."),
         new_code_cell(
-            "table = extraction.extraction_frame(review, \"irm_scheme\")\n"
+            "table = extraction.extraction_frame(review, \"irm_scheme\", labels=True)  # codes stay in exports\n"
             "table[[\"scheme_id\", \"country\", \"scheme_name\", \"irm_type\", \"study_designs\"]].head(10)"
         ),
         new_code_cell(
@@ -646,6 +800,7 @@ def write(name: str, cells) -> None:
 
 
 NOTEBOOK_SOURCES = {
+    "00": ("00_start_your_review.ipynb", notebook_00),
     "01": ("01_import_and_deduplicate.ipynb", notebook_01),
     "02": ("02_screen.ipynb", notebook_02),
     "03": ("03_extract.ipynb", notebook_03),

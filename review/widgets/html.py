@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import html
 import re
+from datetime import datetime, timezone
 
 _TOKENS = re.compile(r"\s+|[^\s]+")
 
@@ -15,6 +16,19 @@ def escape(value) -> str:
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
     return html.escape(str(value), quote=True)
+
+
+def local_minute(timestamp: str | None) -> str:
+    """A stored UTC time (ISO 8601) as people read it: local time, to the minute."""
+    if not timestamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(timestamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(timestamp)
+    if moment.tzinfo is None:  # stored times are UTC; a naive one is read as UTC too
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def highlight_differences(a: str, b: str) -> tuple[str, str]:

@@ -1,107 +1,77 @@
 """The screening widget: one record at a time, Include / Exclude (+ reasons) / Maybe.
 
-All logic lives in ScreeningSession (review.screening_session); each button
-calls one of its methods. Keyboard: i include, e exclude, m maybe, u undo,
-left/right arrows back and forward, while the mouse is over the record (ipyevents
-listens only there, and takes every key while it does).
+All screening logic lives in ScreeningSession (review.screening_session); this class turns
+requests from the page into its calls and describes what the page should show next.
 
-One "Exclude: <reason>" button per protocol reason excludes with that primary
-reason in a single click. It is also the safe way: with JupyterLab's default
-of sending widget messages over kernel subshells, a reason typed into the tags
-box just before clicking Exclude can arrive after the click (`make setup`
-turns that setting off in the project's own JupyterLab).
+The face in the browser is one anywidget (static/screening.js). It sends each decision as a
+single message carrying the decision, the chosen reasons (protocol codes, first = primary),
+the note and the record it was made on. So nothing typed or chosen can be lost between
+widgets, and a decision meant for one record is refused (with a message) if another record
+is on screen by the time it arrives. The same file runs in the standalone page
+(`review screen`, review.widgets.serve), which sends the same messages over HTTP.
+
+Keys work whenever focus is inside the widget (also right after clicking one of its buttons):
+i include, e exclude, m maybe, 1-9 toggle a reason, 0 clear reasons, u undo, ← → back and
+forward. A decision key is ignored until the record has been on screen for `min_shown_ms`
+and auto-repeat never decides.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import anywidget
 import ipywidgets as widgets
+import pandas as pd
+import traitlets
 
 from review import screening
 from review.screening_session import ScreeningSession
-from review.widgets.html import escape, highlight_terms, term_pattern
+from review.widgets.html import escape, highlight_terms, local_minute, term_pattern
 from review.widgets.stopping import StoppingPanel
 
-_STYLE = """<style>
-.rv-card {font-size: 14px; line-height: 1.45; max-width: 60em}
-.rv-card h3 {margin: 4px 0 6px 0; font-size: 17px}
-.rv-card .rv-meta {color: #444; margin-bottom: 8px}
-.rv-card .rv-abstract {white-space: pre-wrap}
-.rv-card mark.rv-inc {background: #c8f0c8}
-.rv-card mark.rv-exc {background: #f7c6c6}
-.rv-card .rv-mine {color: #225; background: #eef; padding: 2px 6px; border-radius: 3px}
-</style>"""
+STATIC = Path(__file__).parent / "static"
+DECISION_LABELS = {screening.INCLUDE: "Include", screening.EXCLUDE: "Exclude", screening.MAYBE: "Maybe"}
+MIN_SHOWN_MS = 300  # a decision key pressed sooner is ignored: the record must have been seen
+LIST_LIMIT = 200  # rows of "my decisions" sent to the page at once (the count says how many match)
 
-KEYS = {"i": "include", "e": "exclude", "m": "maybe", "u": "undo", "ArrowLeft": "back", "ArrowRight": "forward"}
+
+class ScreeningFace(anywidget.AnyWidget):
+    """The browser side: `view` is what to show now, `listing` the "my decisions" rows."""
+
+    _esm = STATIC / "screening.js"
+    _css = STATIC / "screening.css"
+    reasons = traitlets.List().tag(sync=True)
+    view = traitlets.Dict().tag(sync=True)
+    listing = traitlets.Dict().tag(sync=True)
+    min_shown_ms = traitlets.Int(MIN_SHOWN_MS).tag(sync=True)
 
 
 class ScreeningWidget:
-    def __init__(self, review, stage: str, reviewer: str, order: str = "model", seed: int = 0):
+    def __init__(self, review, stage: str, reviewer: str, order: str = "model", seed: int = 0,
+                 min_shown_ms: int = MIN_SHOWN_MS):
         self.session = ScreeningSession(review, stage, reviewer, order=order, seed=seed, background=True)
         protocol = review.protocol
+        self.stage = stage
         self._include = term_pattern(protocol.include_terms)
         self._exclude = term_pattern(protocol.exclude_terms)
         stage_def = protocol.stage(stage)
-        self._stage_label = stage_def.label or stage
-
-        self.header = widgets.HTML()
-        self.card = widgets.HTML()
-        self.reasons = widgets.TagsInput(
-            value=[], allowed_tags=[r.code for r in protocol.exclusion_reasons], allow_duplicates=False,
-            placeholder="exclusion reasons (first = primary)")
-        self.reason_buttons = []
-        for reason in protocol.exclusion_reasons:
-            button = widgets.Button(description=f"Exclude: {reason.code}", tooltip=reason.label,
-                                    layout=widgets.Layout(width="auto"))
-            button.on_click(lambda _, code=reason.code: self.decide(screening.EXCLUDE, primary=code))
-            self.reason_buttons.append(button)
-        self.reason_help = widgets.HTML(
-            "<small>Type reason codes in the box and press <b>Tab</b> to add each (the first is the primary "
-            "reason), or click an <b>Exclude: reason</b> button. Keys i / e / m / u and ← → work while the "
-            "mouse is over the record.<br>" + " · ".join(f"<b>{escape(r.code)}</b>: {escape(r.label)}"
-                                                         for r in protocol.exclusion_reasons) + "</small>")
-        self.note = widgets.Text(placeholder="note (optional)", layout=widgets.Layout(width="40em"))
-        self.include_button = widgets.Button(description="Include", button_style="success", tooltip="i")
-        self.exclude_button = widgets.Button(description="Exclude", button_style="danger", tooltip="e")
-        self.maybe_button = widgets.Button(description="Maybe", button_style="warning", tooltip="m")
-        self.undo_button = widgets.Button(description="Undo last", icon="undo", tooltip="u")
-        self.back_button = widgets.Button(description="Back", icon="arrow-left", tooltip="←")
-        self.forward_button = widgets.Button(description="Forward", icon="arrow-right", tooltip="→")
-        self.jump = widgets.IntText(description="Record", layout=widgets.Layout(width="14em"))
-        self.jump_button = widgets.Button(description="Go")
-        # Full texts are fetched at the later stages: attach a file or URL, or record it could not be had.
-        self.full_text = widgets.Text(placeholder="full text: file path or URL", layout=widgets.Layout(width="30em"))
-        self.attach_button = widgets.Button(description="Attach full text", icon="paperclip")
-        self.not_retrieved_button = widgets.Button(description="Not retrieved", icon="ban")
-        self.attach_button.on_click(lambda _: self.attach())
-        self.not_retrieved_button.on_click(lambda _: self.not_retrieved())
-        first_stage = protocol.stages[0].name == stage
-        self.full_text_row = widgets.HBox([self.full_text, self.attach_button, self.not_retrieved_button],
-                                          layout=widgets.Layout(display="none" if first_stage else "flex"))
-        self.progress = widgets.IntProgress(min=0, max=max(len(self.session.pool), 1))
-        self.progress_text = widgets.HTML()
-        self.message = widgets.HTML()
-
-        self.include_button.on_click(lambda _: self.decide(screening.INCLUDE))
-        self.exclude_button.on_click(lambda _: self.decide(screening.EXCLUDE))
-        self.maybe_button.on_click(lambda _: self.decide(screening.MAYBE))
-        self.undo_button.on_click(lambda _: self.undo())
-        self.back_button.on_click(lambda _: self._move(self.session.back))
-        self.forward_button.on_click(lambda _: self._move(self.session.forward))
-        self.jump_button.on_click(lambda _: self.go_to(self.jump.value))
-
+        self._stage_label = stage_def.label or stage.replace("_", " ").capitalize()
+        self._full_text_stage = protocol.stages[0].name != stage
+        usable = [r for r in protocol.exclusion_reasons if not r.stages or stage in r.stages]
+        self.reason_labels = {r.code: r.label or r.code for r in protocol.exclusion_reasons}
+        self.face = ScreeningFace(
+            reasons=[{"code": r.code, "label": r.label or r.code, "key": str(i) if i <= 9 else ""}
+                     for i, r in enumerate(usable, start=1)],
+            min_shown_ms=min_shown_ms)
+        self.face.on_msg(lambda _widget, content, _buffers: self.handle(content))
+        # Components from other modules (e.g. the stopping-rule display of review.widgets.stopping)
+        # are added to this box, below the queue; it stays empty until one is.
         self.stopping = StoppingPanel(self.session)  # may this reviewer stop yet? (review.stopping)
-        self.card_box = widgets.Box([self.card], layout=widgets.Layout(border="1px solid #ddd", padding="6px"))
-        self.ui = widgets.VBox([
-            self.header, self.card_box,
-            widgets.HBox([self.include_button, self.exclude_button, self.maybe_button]),
-            widgets.HBox(self.reason_buttons, layout=widgets.Layout(flex_flow="row wrap")),
-            self.reasons, self.reason_help, self.note, self.full_text_row,
-            widgets.HBox([self.undo_button, self.back_button, self.forward_button, self.jump, self.jump_button]),
-            widgets.HBox([self.progress, self.progress_text]), self.stopping.ui, self.message,
-        ])
-        self._keyboard = self._listen_to_keys()
+        self.extras = widgets.VBox([self.stopping.ui])
+        self.ui = widgets.VBox([self.face, self.extras])
+        self._listing_request: dict = {}
         self.show()
 
     def _ipython_display_(self):
@@ -109,136 +79,200 @@ class ScreeningWidget:
 
         display(self.ui)
 
-    def _listen_to_keys(self):
+    # --- requests from the page -----------------------------------------------------------
+
+    def handle(self, content: dict) -> None:
+        """One message from the page (see static/screening.js); every outcome is shown in `view`."""
+        action = content.get("action")
         try:
-            from ipyevents import Event
-        except ImportError:  # shortcuts are a convenience; buttons still work
-            return None
-        event = Event(source=self.card_box, watched_events=["keydown"], prevent_default_action=True)
-        event.on_dom_event(self.on_key)
-        return event
+            if action == "decide":
+                self.decide(content.get("decision", ""), content.get("reasons") or [], content.get("note") or "",
+                            record=content.get("record"))
+            elif action == "undo":
+                self.undo()
+            elif action == "back":
+                self.back()
+            elif action == "forward":
+                self.forward()
+            elif action == "go":
+                self.go_to(content.get("record"))
+            elif action == "attach":
+                self.attach(content.get("location") or "", record=content.get("record"))
+            elif action == "not_retrieved":
+                self.not_retrieved(record=content.get("record"))
+            elif action == "list":
+                self.list_decisions(content.get("query") or "", content.get("decision") or "",
+                                    content.get("reason") or "")
+            else:
+                self.show(f"Unknown request {action!r} from the page; nothing changed.", error=True)
+        except (screening.ScreeningError, ValueError, TypeError) as exc:
+            self.show(str(exc), error=True)
 
-    def on_key(self, event: dict) -> None:
-        if event.get("ctrlKey") or event.get("metaKey") or event.get("altKey") or event.get("repeat"):
-            return  # Ctrl+E and a held-down key must not decide anything
-        key = event.get("key", "")
-        action = KEYS.get(key if key.startswith("Arrow") else key.lower())
-        if action in ("include", "exclude", "maybe"):
-            self.decide(action)
-        elif action == "undo":
-            self.undo()
-        elif action == "back":
-            self._move(self.session.back)
-        elif action == "forward":
-            self._move(self.session.forward)
+    # --- actions (the same calls a script or test makes) ----------------------------------------
 
-    # --- actions ----------------------------------------------------------------------
+    def _check_record(self, record) -> None:
+        """A request names the record it was made on; refuse it if another is on screen now."""
+        if record is not None and self.session.current is not None and int(record) != self.session.current:
+            raise screening.ScreeningError(
+                f"That request was for record {record}, but record {self.session.current} is on screen now: "
+                "nothing saved. Look at this record and decide again.")
 
-    def decide(self, decision: str, primary: str | None = None) -> None:
-        reasons = list(self.reasons.value) if decision == screening.EXCLUDE else []
-        if primary is not None:
-            reasons = [primary] + [r for r in reasons if r != primary]
+    def decide(self, decision: str, reasons=(), note: str = "", record: int | None = None) -> screening.Decision | None:
+        """Save a decision on the record on screen; a refusal is shown (and returned as None), never silent."""
+        self._check_record(record)
         try:
-            made = self.session.decide(decision, reasons, self.note.value)
+            made = self.session.decide(decision, list(reasons), note.strip())
         except screening.ScreeningError as exc:
-            self.message.value = f"<span style='color:#a00'>{escape(exc)}</span>"
-            return
-        reasons = f" ({escape(', '.join(made.reasons))})" if made.reasons else ""
-        self.message.value = f"Saved: {escape(made.decision)}{reasons} for record {made.record_id}."
-        self.reasons.value, self.note.value = [], ""
-        self.show()
+            self.show(f"Not saved: {self._readable(exc)}", error=True)
+            return None
+        reasons_text = f" ({'; '.join(self.reason_labels.get(r, r) for r in made.reasons)})" if made.reasons else ""
+        note_text = ", with your note" if made.note else ""
+        self.show(f"Saved: {DECISION_LABELS[made.decision]}{reasons_text} for record {made.record_id}{note_text}.")
+        return made
 
-    def undo(self) -> None:
+    def _readable(self, exc: Exception) -> str:
+        text = str(exc)
+        for code, label in self.reason_labels.items():
+            text = text.replace(f"'{code}'", f"'{label}'")
+        return text
+
+    def undo(self) -> screening.Decision | None:
         undone = self.session.undo()
-        self.message.value = ("Nothing to undo." if undone is None else
-                              f"Undone: {escape(undone.decision)} for record {undone.record_id}.")
+        self.show("Nothing to undo." if undone is None else
+                  f"Undone: {DECISION_LABELS[undone.decision]} for record {undone.record_id}.")
+        return undone
+
+    def back(self) -> None:
+        self.session.back()
         self.show()
 
-    def attach(self) -> None:
+    def forward(self) -> None:
+        self.session.forward()
+        self.show()
+
+    def go_to(self, record_id) -> None:
+        try:
+            self.session.go_to(int(record_id))
+        except (screening.ScreeningError, TypeError, ValueError) as exc:
+            self.show(str(exc), error=True)
+            return
+        self.show()
+
+    def attach(self, location: str, record: int | None = None) -> None:
+        self._check_record(record)
         cluster = self.session.current
         if cluster is None:
             return
-        try:
-            screening.attach_full_text(self.session.review, cluster, self.full_text.value, who=self.session.reviewer)
-        except screening.ScreeningError as exc:
-            self.message.value = f"<span style='color:#a00'>{escape(exc)}</span>"
-            return
-        self.session.state.full_texts[cluster] = self.full_text.value.strip()
-        self.message.value = f"Full text attached to record {cluster}."
-        self.full_text.value = ""
-        self.show()
+        screening.attach_full_text(self.session.review, cluster, location, who=self.session.reviewer)
+        self.session.state.full_texts[cluster] = location.strip()
+        self.show(f"Full text attached to record {cluster}.")
 
-    def not_retrieved(self) -> None:
+    def not_retrieved(self, record: int | None = None) -> None:
         """The full text could not be obtained: the record leaves this stage's queue (PRISMA counts it)."""
+        self._check_record(record)
         cluster = self.session.current
         if cluster is None:
             return
         screening.mark_not_retrieved(self.session.review, cluster, who=self.session.reviewer)
         self.session.state.not_retrieved[cluster] = ""
-        self.message.value = f"Record {cluster} marked as not retrieved."
         self.session.forward()
-        self.show()
+        self.show(f"Record {cluster} marked as not retrieved.")
 
-    def go_to(self, record_id: int) -> None:
-        try:
-            self.session.go_to(record_id)
-        except screening.ScreeningError as exc:
-            self.message.value = f"<span style='color:#a00'>{escape(exc)}</span>"
-            return
-        self.message.value = ""
-        self.show()
+    # --- "my decisions" -------------------------------------------------------------------------
 
-    def _move(self, step) -> None:
-        step()
-        self.message.value = ""
-        self.show()
+    def my_decisions(self, query: str = "", decision: str = "", reason: str = "") -> pd.DataFrame:
+        """This reviewer's standing decisions at this stage (every session), newest first, with labels.
 
-    # --- display ------------------------------------------------------------------------
+        `query` matches the title, the note or the record id; `decision` and `reason` are codes.
+        """
+        state, stage, who = self.session.state, self.stage, self.session.reviewer
+        query = query.strip().casefold()
+        rows = []
+        for cluster, decided in state.decisions[stage].items():
+            mine = decided.get(who)
+            if mine is None or (decision and mine.decision != decision) or (reason and reason not in mine.reasons):
+                continue
+            title = _text(self.session.records.at[cluster, "title"]) if cluster in self.session.records.index else ""
+            if query and query not in title.casefold() and query not in mine.note.casefold() \
+                    and query != str(cluster):
+                continue
+            rows.append({"record": cluster, "title": title, "decision": DECISION_LABELS[mine.decision],
+                         "reasons": "; ".join(self.reason_labels.get(r, r) for r in mine.reasons),
+                         "note": mine.note, "when": local_minute(mine.decided_at), "_at": mine.event_id})
+        frame = pd.DataFrame(rows, columns=["record", "title", "decision", "reasons", "note", "when", "_at"])
+        return frame.sort_values("_at", ascending=False).drop(columns="_at").reset_index(drop=True)
 
-    def show(self) -> None:
+    def list_decisions(self, query: str = "", decision: str = "", reason: str = "") -> None:
+        self._listing_request = {"query": query, "decision": decision, "reason": reason}
+        frame = self.my_decisions(query, decision, reason)
+        self.face.listing = {"total": len(frame), "rows": frame.head(LIST_LIMIT).to_dict("records")}
+
+    # --- what the page shows ------------------------------------------------------------------
+
+    @property
+    def view(self) -> dict:
+        return self.face.view
+
+    def show(self, message: str = "", error: bool = False) -> None:
         progress = self.session.progress()
         self.stopping.update()
-        self.progress.value = progress.decided
-        self.progress_text.value = (f"{progress.decided} of {progress.total} decided · include {progress.included}"
-                                    f" · exclude {progress.excluded} · maybe {progress.maybe}")
-        self.header.value = (f"<b>{escape(self._stage_label)}</b> · reviewer <b>{escape(self.session.reviewer)}</b>"
-                             f" · order: {escape(self.session.order)}")
         cluster = self.session.current
-        for button in (self.include_button, self.exclude_button, self.maybe_button, *self.reason_buttons):
-            button.disabled = cluster is None
-        self.back_button.disabled = self.session.position == 0
-        if cluster is None:
-            self.card.value = _STYLE + "<div class='rv-card'><h3>All records at this stage are screened.</h3></div>"
-            return
-        self.card.value = _STYLE + self.card_html(cluster)
-        # The inputs show this record's own reasons and note, never the previous record's.
-        mine = self.session.my_decision()
-        self.reasons.value = list(mine.reasons) if mine else []
-        self.note.value = mine.note if mine else ""
-        self.jump.value = cluster
+        mine = self.session.my_decision() if cluster is not None else None
+        self.face.view = {
+            "record": cluster,
+            "card": self.card_html(cluster) if cluster is not None else
+            "<div class='rv-card'><h3>All records at this stage are screened.</h3></div>",
+            "header": (f"<b>{escape(self._stage_label)}</b> · reviewer <b>{escape(self.session.reviewer)}</b>"
+                       f" · order: {escape(self.session.order)}"),
+            "mine": None if mine is None else {"decision": mine.decision, "reasons": list(mine.reasons),
+                                               "note": mine.note},
+            "decided": progress.decided, "total": progress.total,
+            "progress_text": (f"{progress.decided} of {progress.total} decided · include {progress.included}"
+                              f" · exclude {progress.excluded} · maybe {progress.maybe}"),
+            "can_back": self.session.position > 0,
+            "full_text_stage": self._full_text_stage,
+            "message": message + (f" ({self.session.model_error})" if self.session.model_error and not error else ""),
+            "message_kind": "error" if error else "ok",
+        }
+        if self._listing_request:  # an open "my decisions" list follows every change
+            self.list_decisions(**self._listing_request)
 
     def card_html(self, cluster: int) -> str:
-        record = self.session.record(cluster)
-        authors = list(record["authors"])
-        shown = "; ".join(authors[:8]) + (f"; … ({len(authors)} authors)" if len(authors) > 8 else "")
-        year = "" if record["year"] is None or (isinstance(record["year"], float) and math.isnan(record["year"])) \
-            else str(int(record["year"]))
-        meta = " · ".join(escape(x) for x in (shown, year, record["journal"]) if x)
         mine = self.session.my_decision(cluster)
         mine_html = ""
         if mine is not None:
-            reasons = f" ({escape(', '.join(mine.reasons))})" if mine.reasons else ""
-            mine_html = f"<div class='rv-mine' style='margin: 6px 0'>Your decision: {escape(mine.decision)}{reasons}</div>"
+            reasons = (f" ({escape('; '.join(self.reason_labels.get(r, r) for r in mine.reasons))})"
+                       if mine.reasons else "")
+            note = f" · note: {escape(mine.note)}" if mine.note else ""
+            mine_html = (f"<div class='rv-mine'>Your decision: {DECISION_LABELS[mine.decision]}{reasons}{note}"
+                         f" <small>({escape(local_minute(mine.decided_at))})</small></div>")
         full_text = self.session.state.full_texts.get(cluster)
-        full_html = f"<div>Full text: <code>{escape(full_text)}</code></div>" if full_text else ""
-        keywords = "; ".join(record["keywords"])
-        return (
-            "<div class='rv-card'>"
-            f"<div class='rv-meta'>record {cluster}</div>"
-            f"<h3>{highlight_terms(record['title'], self._include, self._exclude)}</h3>"
-            f"<div class='rv-meta'>{meta}</div>{mine_html}{full_html}"
-            f"<div class='rv-abstract'>{highlight_terms(record['abstract'] or '(no abstract)', self._include, self._exclude)}</div>"
-            + (f"<div class='rv-meta'>Keywords: {highlight_terms(keywords, self._include, self._exclude)}</div>"
-               if keywords else "")
-            + "</div>"
-        )
+        if full_text:
+            mine_html += f"<div>Full text: <code>{escape(full_text)}</code></div>"
+        return record_card(cluster, self.session.record(cluster), self._include, self._exclude, mine_html)
+
+
+def record_card(cluster: int, record, include, exclude, extra_html: str = "") -> str:
+    """A record as the reviewer reads it: escaped text, protocol terms marked; `extra_html` is trusted."""
+    authors = list(record["authors"])
+    shown = "; ".join(authors[:8]) + (f"; … ({len(authors)} authors)" if len(authors) > 8 else "")
+    year = "" if record["year"] is None or (isinstance(record["year"], float) and math.isnan(record["year"])) \
+        else str(int(record["year"]))
+    meta = " · ".join(escape(x) for x in (shown, year, _text(record["journal"])) if x)
+    keywords = "; ".join(record["keywords"])
+    abstract = _text(record["abstract"]) or "(no abstract)"
+    return (
+        "<div class='rv-card'>"
+        f"<div class='rv-meta'>record {cluster}</div>"
+        f"<h3>{highlight_terms(_text(record['title']), include, exclude)}</h3>"
+        f"<div class='rv-meta'>{meta}</div>{extra_html}"
+        f"<div class='rv-abstract'>{highlight_terms(abstract, include, exclude)}</div>"
+        + (f"<div class='rv-meta'>Keywords: {highlight_terms(keywords, include, exclude)}</div>" if keywords else "")
+        + "</div>"
+    )
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)

@@ -1,10 +1,7 @@
-"""ScreeningWidget in real JupyterLab + headless Chromium: escaped record text, buttons, the
-ipyevents keyboard shortcuts (only a real browser can deliver them), and exclusion reasons
-typed into the TagsInput. Every effect is checked through the Python API, in this process.
-
-ipyevents (v2) listens for keydown on `document` only while the mouse is over the watched
-Box (mouseenter adds the listener and focuses the box, mouseleave removes it); the mouse
-stays where Playwright last clicked, so the test clicks the record card before pressing keys.
+"""ScreeningWidget in real JupyterLab + headless Chromium: escaped record text, buttons, keyboard
+shortcuts after a click, the minimum on-screen time, auto-repeat, reasons by number key in the
+order chosen, a note saved with its decision, and the "my decisions" list. Every effect is
+checked through the Python API, in this process.
 """
 
 from __future__ import annotations
@@ -73,41 +70,6 @@ def _write_notebook(root, review_path, name="screening_widget.ipynb"):
     return name
 
 
-# True once no widget model of the open notebook has a state update in flight or buffered
-# (null when the ipywidgets manager cannot be found). A state update counts as answered only
-# after the kernel has handled it, so afterwards a click is sure to see the new value. This
-# matters here: with ipykernel 7.4 and JupyterLab 4.6 (comms over subshells, the default),
-# the TagsInput's updates are handled on a subshell thread while the Exclude button's click is
-# handled on the main thread, so a click sent right after an update can overtake it.
-_WIDGETS_SYNCED_JS = """async () => {
-  const find = (w) => {
-    if (w._manager && w._manager.promise) return w;
-    for (const child of w.children()) { const found = find(child); if (found) return found; }
-    return null;
-  };
-  const renderer = find(window.jupyterapp.shell.currentWidget.content);
-  if (!renderer) return null;
-  const manager = await renderer._manager.promise;
-  if (!manager || !manager._models) return null;
-  const models = await Promise.all(Object.values(manager._models));
-  return models.every((m) => !m._pending_msgs && !m._msg_buffer);
-}"""
-
-
-def _wait_widgets_synced(page, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        synced = page.evaluate(_WIDGETS_SYNCED_JS)
-        if synced is None:  # ipywidgets internals moved: fall back to a pause
-            print("widget manager internals not found; pausing 1 s instead")
-            page.wait_for_timeout(1000)
-            return
-        if synced:
-            return
-        assert time.monotonic() < deadline, f"widget state still unsynced after {timeout} s"
-        page.wait_for_timeout(50)
-
-
 def _history(review_path):
     """(record, decision, reasons) of am's standing decisions at title_abstract, in order."""
     with Review.open(review_path) as review:
@@ -120,6 +82,12 @@ def _decision(review_path, record):
         return screening.ScreeningState.load(review).reviewer_decision(STAGE, record, WHO)
 
 
+def _wait_on_screen(page, widget, record, ms=350):
+    """Wait until `record` is shown, then past the widget's minimum on-screen time."""
+    expect(widget).to_have_attribute("data-record", str(record))
+    page.wait_for_timeout(ms)
+
+
 def test_screening_widget_in_jupyterlab(jupyter_server, page, run_notebook, tmp_path):
     started = time.monotonic()
     review_path = _build_review(jupyter_server.root)
@@ -127,94 +95,108 @@ def test_screening_widget_in_jupyterlab(jupyter_server, page, run_notebook, tmp_
 
     run_notebook(page, jupyter_server, notebook)
 
-    widget = page.locator(".jp-OutputArea-output .widget-vbox").first
+    widget = page.locator(".rv-screen").first
     expect(widget).to_be_visible(timeout=20_000)
     card = widget.locator(".rv-card")
-    message = widget.locator(".widget-html").last  # the widget's message line
-    progress = widget.locator(".widget-html", has_text="decided ·")
+    message = widget.locator(".rv-message")
+    progress = widget.locator(".rv-progress-text")
 
     def button(name):
-        # Exact name: "Exclude" must not match the "Exclude: <reason>" buttons.
-        return widget.locator(".widget-button").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+        return widget.locator("button.rv-button").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
 
-    # 1. Record 1: the untrusted title is literal text; the inclusion terms are marked.
+    # 1. Record 1: the untrusted title is literal text; the inclusion terms are marked; reasons are labels.
     expect(card).to_contain_text("record 1")
     expect(card.locator("h3")).to_have_text(XSS)
     assert widget.locator("img").count() == 0 and widget.locator("script").count() == 0
     assert page.locator(".jp-OutputArea-output img, .jp-OutputArea-output script").count() == 0
     expect(card.locator("mark.rv-inc")).to_have_text(["Pooled budgets", "health and social care"])
+    expect(widget.locator("button.rv-reason")).to_have_text(["1 Health care only", "2 Children's services"])
     expect(progress).to_contain_text("0 of 5 decided")
     page.screenshot(path=str(tmp_path / "screening_loaded.png"), full_page=True)
 
     # 2. Include by button -> saved at once, by the reviewer the widget was opened for.
     button("Include").click()
-    expect(message).to_have_text("Saved: include for record 1.")
+    expect(message).to_have_text("Saved: Include for record 1.")
     assert _decision(review_path, 1).decision == "include"
-    expect(card).to_contain_text("record 2")
     expect(card.locator(".rv-abstract")).to_contain_text(f"joint finance {SCRIPT} in practice")
     assert widget.locator("script").count() == 0 and widget.locator("img").count() == 0
 
-    # 3. Keyboard shortcuts, through ipyevents: hover/click the record card, then press keys.
-    card.click()
-    expect(widget.locator(".ipyevents-watched")).to_have_count(1)
+    # 3. Right after that click the focus is still in the widget: a key decides, no hovering needed.
+    _wait_on_screen(page, widget, 2)
+    page.mouse.move(0, 0)
     page.keyboard.press("e")  # title_abstract needs no reason
-    expect(message).to_have_text("Saved: exclude for record 2.")
-    expect(card).to_contain_text("record 3")
-    page.keyboard.press("m")
-    expect(message).to_have_text("Saved: maybe for record 3.")
-    expect(card).to_contain_text("record 4")
-    assert _history(review_path) == [(1, "include", ()), (2, "exclude", ()), (3, "maybe", ())]
-    page.keyboard.press("u")  # withdraws the maybe and shows record 3 again
-    expect(message).to_have_text("Undone: maybe for record 3.")
-    expect(card).to_contain_text("record 3")
+    expect(message).to_have_text("Saved: Exclude for record 2.")
+
+    # 4. Keys pressed before the record has been on screen 300 ms decide nothing.
+    expect(widget).to_have_attribute("data-record", "3")
+    for _ in range(3):
+        page.keyboard.press("i")
+    expect(message).to_contain_text("Key ignored: record 3 has been on screen only")
     assert _history(review_path) == [(1, "include", ()), (2, "exclude", ())]
-    assert _decision(review_path, 3) is None
+    page.wait_for_timeout(350)
+    page.keyboard.press("m")
+    expect(message).to_have_text("Saved: Maybe for record 3.")
+
+    # 5. A held-down key decides once: the auto-repeated keydowns are ignored.
+    _wait_on_screen(page, widget, 4)
+    page.keyboard.down("i")
+    page.keyboard.down("i")  # repeat=true
+    page.keyboard.down("i")
+    page.keyboard.up("i")
+    expect(message).to_have_text("Saved: Include for record 4.")
+    page.wait_for_timeout(400)
+    assert _history(review_path) == [(1, "include", ()), (2, "exclude", ()), (3, "maybe", ()), (4, "include", ())]
+
+    # 6. u undoes the last decision and shows that record again; <- and -> move.
+    page.keyboard.press("u")
+    expect(message).to_have_text("Undone: Include for record 4.")
+    expect(widget).to_have_attribute("data-record", "4")
     page.keyboard.press("ArrowLeft")
-    expect(card).to_contain_text("record 2")
-    expect(card.locator(".rv-mine")).to_have_text("Your decision: exclude")
+    expect(card.locator(".rv-mine")).to_contain_text("Your decision: Maybe")
     page.keyboard.press("ArrowRight")
-    expect(card).to_contain_text("record 3")
-    expect(progress).to_contain_text("2 of 5 decided")
+    expect(widget).to_have_attribute("data-record", "4")
+    expect(progress).to_contain_text("3 of 5 decided")
     # The keys went to the widget only: JupyterLab's command mode did not act on them
     # (`m` would have turned the cell into Markdown).
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets"
                          ".map((cell) => cell.model.type)") == ["code"]
 
-    # 4. Exclusion reasons typed into the TagsInput, then Exclude: saved, in the order typed.
-    # In JupyterLab >= 4.2 Enter alone does not commit a TagsInput entry: the lab's keydown
-    # guard (evtKeydown) cancels the `beforeinput` insertLineBreak of any input inside a
-    # .jp-Cell, so Chromium never fires the `change` event TagsInput listens to. Leaving the
-    # field (Tab, or a click elsewhere) does fire it; the test relies on that, as users must.
-    tags = widget.locator(".jupyter-widget-tagsinput")
-    tag_input = tags.locator("input.jupyter-widget-taginput")
-    tag = tags.locator("div.jupyter-widget-tag")
-    tags.click()  # moves the mouse off the card: ipyevents stops taking the keys
-    expect(widget.locator(".ipyevents-watched")).to_have_count(0)
-    tag_input.fill("children_services")
-    tag_input.press("Enter")
-    if tag.count() == 0:
-        print("TagsInput: Enter did not add the tag (JupyterLab's beforeinput guard); Tab does")
-    tag_input.press("Tab")
-    expect(tag).to_have_text(["children_services"])
-    tags.click()
-    tag_input.fill("not_a_protocol_code")  # not in allowed_tags: refused
-    tag_input.press("Tab")
-    expect(tag).to_have_text(["children_services"])
-    tags.click()
-    tag_input.fill("health_care_only")
-    tag_input.press("Tab")
-    expect(tag).to_have_text(["children_services", "health_care_only"])
-    _wait_widgets_synced(page)  # the kernel has both reasons before the click (see _WIDGETS_SYNCED_JS)
-    button("Exclude").click()
-    expect(message).to_have_text("Saved: exclude (children_services, health_care_only) for record 3.")
-    expect(card).to_contain_text("record 4")
-    assert _decision(review_path, 3).reasons == ("children_services", "health_care_only")
-    assert _history(review_path) == [(1, "include", ()), (2, "exclude", ()),
-                                     (3, "exclude", ("children_services", "health_care_only"))]
-    expect(tag).to_have_count(0)  # cleared for the next record
-    expect(progress).to_contain_text("3 of 5 decided · include 1 · exclude 2 · maybe 0")
-    button("Back").click()
-    expect(card.locator(".rv-mine")).to_have_text("Your decision: exclude (children_services, health_care_only)")
+    # 7. Reasons by number key, in the order chosen (first = primary), and a typed note: both are saved
+    # with the decision, in the same message.
+    page.keyboard.press("2")
+    page.keyboard.press("1")
+    expect(widget.locator(".rv-chosen")).to_have_text(
+        "Reasons: 1st (primary) Children's services · 2nd Health care only")
+    note = widget.locator("textarea.rv-note")
+    note.click()
+    note.type("about children, i e m")  # letters typed in the note are text, not shortcuts
+    note.press("Escape")  # back to the widget: shortcuts work again
+    page.wait_for_timeout(350)
+    page.keyboard.press("e")
+    expect(message).to_have_text("Saved: Exclude (Children's services; Health care only) for record 4, with your note.")
+    made = _decision(review_path, 4)
+    assert made.reasons == ("children_services", "health_care_only") and made.note == "about children, i e m"
+    expect(widget.locator(".rv-chosen")).to_have_text("Reasons: none chosen")  # cleared for the next record
+    expect(note).to_have_value("")
+    expect(progress).to_contain_text("4 of 5 decided · include 1 · exclude 2 · maybe 1")
+
+    # 8. My decisions: search, filter, and open an earlier record from the list.
+    widget.locator("button", has_text="My decisions").click()
+    rows = widget.locator("tr.rv-list-row")
+    expect(rows).to_have_count(4)
+    widget.locator("input.rv-search").fill("about children")  # the note of record 4
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Children's services; Health care only")
+    widget.locator("input.rv-search").fill("")
+    widget.locator("select.rv-filter-decision").select_option("exclude")
+    expect(rows).to_have_count(2)
+    widget.locator("select.rv-filter-reason").select_option("children_services")
+    expect(rows).to_have_count(1)
+    widget.locator("select.rv-filter-decision").select_option("")
+    widget.locator("select.rv-filter-reason").select_option("")
+    rows.filter(has_text="Pooled budgets across").click()
+    expect(widget).to_have_attribute("data-record", "2")
+    expect(card.locator(".rv-mine")).to_contain_text("Your decision: Exclude")
 
     assert page.dialogs == []  # neither alert() ever ran
     print(f"screening widget test body took {time.monotonic() - started:.1f} s; screenshots in {tmp_path}")
