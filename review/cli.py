@@ -761,8 +761,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reviewers", help="the review's reviewers")
     rsub = p.add_subparsers(dest="action", required=True)
     q = rsub.add_parser("add", help='add reviewers to review.yaml and its stages, e.g. mg="Mark Gale"')
-    q.add_argument("dir")
-    q.add_argument("reviewers", nargs="+", metavar='ID="NAME"')
+    _dir(q)
+    q.add_argument("reviewers", nargs="+", metavar='ID="NAME"', help='reviewer ids, each optionally with a name')
     q.add_argument("--stage", action="append", help="only at this stage (repeatable; default: every stage)")
     q.set_defaults(func=_cmd_reviewers_add)
 
@@ -838,7 +838,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=_cmd_dedupe_split)
 
     p = sub.add_parser("screen", help="a screening page in the browser (localhost), no notebook needed")
-    p.add_argument("dir")
+    _dir(p)
     p.add_argument("--stage", required=True, help="e.g. title_abstract or full_text")
     p.add_argument("--reviewer", required=True, help="your reviewer id in the protocol, e.g. am")
     p.add_argument("--order", default="model", choices=("model", "random", "import"),
@@ -848,8 +848,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_screen)
 
     p = sub.add_parser("conflicts", help="a page to resolve screening conflicts in the browser (localhost)")
-    p.add_argument("dir")
-    p.add_argument("--stage", required=True)
+    _dir(p)
+    p.add_argument("--stage", required=True, help="the screening stage, e.g. title_abstract")
     p.add_argument("--reviewer", required=True, help="who resolves (the protocol's resolver, or for consensus)")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     p.add_argument("--no-browser", action="store_true", help="only print the address")
