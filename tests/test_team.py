@@ -206,11 +206,13 @@ def test_push_clone_pull_round_trip_keeps_every_count_and_the_log(pg_server, tmp
             assert transfer.table_counts(conn) == counts and transfer.log_checksum(conn) == checksum
         # New events continue after the copied ids.
         screening.decide(clone, "title_abstract", "am", 4, "exclude")
+    clone_now = _status_json(capsys, tmp_path / "clone")
+    assert clone_now != original  # the status sees the new decision
 
     assert main(["pull", str(tmp_path / "clone"), str(tmp_path / "back")]) == 0
     capsys.readouterr()
     back = _status_json(capsys, tmp_path / "back")
-    assert back == original
+    assert back == clone_now
     with Review.open(tmp_path / "back") as pulled:
         assert not pulled.team_mode and "database" not in (tmp_path / "back" / "review.yaml").read_text()
         with store.read_connection(pulled.engine) as conn:
