@@ -99,6 +99,19 @@ def build_example(folder: str | Path, fresh: bool = True, quiet: bool = False, t
     return review
 
 
+def demo_review(folder: str | Path = Path("build") / "mason2014", quiet: bool = True) -> Review:
+    """The worked example as `make demo` (`review demo build/mason2014`) builds it.
+
+    Opened when `folder` holds a finished build (its report is written last, so a build
+    cut short never counts), built there otherwise: the notebooks that only read the
+    example (04, 05) share the one review `make demo` made instead of each making a copy.
+    """
+    folder = Path(folder)
+    if (folder / "review.yaml").exists() and (folder / REPORT_DIR / "index.html").exists():
+        return Review.open(folder)
+    return build_example(folder, quiet=quiet, through="report")
+
+
 def report_step(review: Review, out: Path, quiet: bool) -> Path:
     from review import prisma, report, synthesis
 
