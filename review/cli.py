@@ -582,7 +582,8 @@ def _cmd_screening_conflicts(args) -> int:
 
     with Review.open(args.dir) as review:
         stages = [_stage(review, args.stage)] if args.stage else [s.name for s in review.protocol.stages]
-        parts = [screening.conflicts(review, stage).assign(stage=stage) for stage in stages]
+        # Labels for people reading the table; codes in --json, as in every export.
+        parts = [screening.conflicts(review, stage, labels=not args.json).assign(stage=stage) for stage in stages]
     frame = pd.concat([p for p in parts if not p.empty] or [pd.DataFrame(columns=["stage", "record_id"])],
                       ignore_index=True)
     frame = frame[["stage", *[c for c in frame.columns if c != "stage"]]]

@@ -472,9 +472,14 @@ def status_frame(review: "Review") -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("stage")
 
 
-def conflicts(review: "Review", stage: str, state: ScreeningState | None = None) -> pd.DataFrame:
-    """Unresolved conflicts, with every reviewer's decision (all of them have decided)."""
+def conflicts(review: "Review", stage: str, state: ScreeningState | None = None,
+              labels: bool = False) -> pd.DataFrame:
+    """Unresolved conflicts, with every reviewer's decision (all of them have decided).
+
+    `labels`: exclusion reasons by the protocol's labels, for people to read; codes otherwise
+    (exports and JSON keep codes)."""
     state = state or ScreeningState.current(review)
+    names = {r.code: r.label or r.code for r in review.protocol.exclusion_reasons} if labels else {}
     records = review.records_frame().set_index("record_id")
     rows = []
     for cluster in state.screenable(stage):
@@ -483,7 +488,8 @@ def conflicts(review: "Review", stage: str, state: ScreeningState | None = None)
         decided = state.decisions[stage][cluster]
         row = {"record_id": cluster, "title": records.at[cluster, "title"], "year": records.at[cluster, "year"]}
         for reviewer, d in sorted(decided.items()):
-            row[reviewer] = d.decision + (f" ({', '.join(d.reasons)})" if d.reasons else "")
+            reasons = [names.get(code, code) for code in d.reasons]
+            row[reviewer] = d.decision + (f" ({', '.join(reasons)})" if reasons else "")
             if d.note:
                 row[f"{reviewer} note"] = d.note
         rows.append(row)

@@ -117,7 +117,11 @@ def test_screening_decide_conflicts_resolve_and_undo(screened_by_cli, cli):
     conflicts = json.loads(cli("screening", "conflicts", folder, "--json").stdout)
     assert [(c["stage"], c["record_id"], c["am"], c["mg"]) for c in conflicts] == [
         ("title_abstract", 1, "include", "exclude (health_care_only)")]
-    assert "title_abstract" in cli("screening", "conflicts", folder).stdout
+    table = cli("screening", "conflicts", folder).stdout
+    assert "title_abstract" in table
+    # People read the reason's label; the JSON above keeps the code.
+    label = next(r.label for r in _protocol().exclusion_reasons if r.code == "health_care_only")
+    assert label in table and "(health_care_only)" not in table
 
     done = cli("screening", "resolve", folder, 1, *stage, "--decision", "include", "--who", "hw", "--json")
     assert done.returncode == 0, done.stderr
