@@ -155,6 +155,8 @@ def qualitative_step(review: Review, quiet: bool) -> None:
     sources = plan["reports"]
     review.import_file(EXAMPLE / sources["file"], source=sources["source"], source_kind=sources["source_kind"],
                        search_date=sources["search_date"], who="demo", progress=False)
+    # New records are checked for duplicates like any import, so PRISMA's duplicate count covers them.
+    review.dedupe(who="demo", progress=False)
     records = review.records_frame()
     by_source = dict(zip(records["source_id"], records["record_id"].astype(int)))
     for group in sources["same_study"]:
