@@ -15,6 +15,7 @@ import json
 import statistics
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,18 @@ class Variant(Prioritiser):
     ensemble_nb = False       # average ranks with complement naive Bayes
     ensemble_svm = False      # average ranks with a linear SVM (ASReview's default classifier)
     C = 1.0
+    pos_ratio = 1.0           # inclusions weigh this many times the exclusions in all
+    second_ratio = 0.0       # > 0: rank-average with a second model whose pos_ratio is this
+    pos_power = 0.0           # ... times (inclusions / exclusions) ** pos_power (1: unweighted)
     embedding = 0.0           # weight of wordllama's static embedding (256 dense columns) beside TF-IDF
     title_twice = False       # the title counts twice in the text (titles say most in fewest words)
+    pseudo_while_included = 0 # pseudo-exclusions only while fewer inclusions than this are labelled
+    dense = ""                # name of cached sentence embeddings (benchmarks/.cache/embeddings) to use
+    dense_mode = "concat"     # "concat": columns beside TF-IDF; "rank": own model, ranks averaged
+    dense_weight = 0.5        # concat: share of the row's length; rank: weight of the dense model's rank
+    dense_C = 1.0
+    lsa_components = 200
+    vectors = None            # set per dataset by simulate() when `dense` is used
 
     def __init__(self, texts, method="model", seed=0):
         super().__init__(texts, method, seed)
@@ -63,13 +74,25 @@ class Variant(Prioritiser):
             self._X = sparse.hstack([self._X * np.float32((1 - w ** 2) ** 0.5),
                                      sparse.csr_matrix(vectors * w)]).tocsr()
 
+    def attach_dense(self, vectors):
+        """Sentence embeddings of the same texts (rows L2-normalised)."""
+        vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float32))  # empty texts embed as NaN
+        if self.dense_mode == "concat":
+            w = np.float32(self.dense_weight)
+            self._X = sparse.hstack([self._X * np.float32((1 - w ** 2) ** 0.5),
+                                     sparse.csr_matrix(vectors * w)]).tocsr()
+        else:
+            self.vectors = vectors
+
     def _relevance(self, labels):
         key = tuple(sorted((int(p), bool(v)) for p, v in labels.items()))
         if key == self._last_key and self._last_scores is not None:
             return self._last_scores
         idx = np.fromiter((p for p, _ in key), dtype=np.intp, count=len(key))
         y = np.fromiter((v for _, v in key), dtype=np.int8, count=len(key))
-        if self.pseudo_negatives and len(idx) < self.pseudo_until:
+        few_included = not self.pseudo_while_included or int(y.sum()) < self.pseudo_while_included
+        labelled_idx, labelled_y = idx, y
+        if self.pseudo_negatives and len(idx) < self.pseudo_until and few_included:
             # Cormack & Grossman's CAL: a fresh random draw of unlabelled records stands in
             # for exclusions, so a few labels do not make a model of noise.
             rng = np.random.default_rng(self.seed + len(idx))
@@ -77,15 +100,33 @@ class Variant(Prioritiser):
             extra = rng.choice(unlabelled, min(self.pseudo_negatives, len(unlabelled)), replace=False)
             idx = np.concatenate([idx, extra])
             y = np.concatenate([y, np.zeros(len(extra), dtype=np.int8)])
-        model = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True,
+        n, n1 = len(y), max(int(y.sum()), 1)
+        # "balanced" when pos_ratio is 1: each class weighs n/2 in all; pos_ratio r makes the
+        # inclusions weigh r times the exclusions (ASReview's default: 9.8).
+        ratio = self.pos_ratio * (n1 / max(n - n1, 1)) ** self.pos_power
+        weights = {0: n / (2 * (n - n1)), 1: ratio * n / (2 * n1)}
+        model = LogisticRegression(C=self.C, class_weight=weights, solver="liblinear", dual=True,
                                    max_iter=1000, random_state=self.seed)
         model.fit(self._X[idx], y)
         weights = model.coef_.ravel().astype(np.float32)
         relevance = expit(self._X @ weights + np.float32(model.intercept_[0])).astype(np.float64)
         others = []
+        if self.vectors is not None:
+            dense_model = LogisticRegression(C=self.dense_C, class_weight="balanced", max_iter=1000)
+            dense_model.fit(self.vectors[labelled_idx], labelled_y)
+            dense_score = self.vectors @ dense_model.coef_.ravel()
+            w = self.dense_weight
+            rank = lambda score: np.argsort(np.argsort(score)) / len(score)
+            relevance = (1 - w) * rank(relevance) + w * rank(dense_score)
         if self.ensemble_nb:
             nb = ComplementNB(alpha=1.0).fit(self._X[idx], y)
             others.append(nb.predict_log_proba(self._X)[:, 1])
+        if self.second_ratio:
+            # A second logistic regression that weighs inclusions differently; ranks averaged.
+            second = LogisticRegression(C=self.C, class_weight={0: weights[0], 1: self.second_ratio * n / (2 * n1)},
+                                        solver="liblinear", dual=True, max_iter=1000, random_state=self.seed)
+            second.fit(self._X[idx], y)
+            others.append(self._X @ second.coef_.ravel().astype(np.float32))
         if self.ensemble_svm:
             svm = LinearSVC(C=0.11, class_weight="balanced", random_state=self.seed).fit(self._X[idx], y)
             others.append(self._X @ svm.coef_.ravel().astype(np.float32))
@@ -96,7 +137,20 @@ class Variant(Prioritiser):
         return relevance
 
 
+def parse_spec(name: str) -> dict:
+    """A variant written as settings, e.g. "C=0.3,pseudo_negatives=100" (names as in Variant)."""
+    settings = {}
+    for part in name.split(","):
+        key, _, value = part.partition("=")
+        default = getattr(Variant, key)  # AttributeError names an unknown setting
+        settings[key] = value if isinstance(default, str) else type(default)(float(value)) \
+            if not isinstance(default, bool) else value.lower() in ("1", "true", "yes")
+    return settings
+
+
 def make(name: str) -> type[Prioritiser]:
+    if "=" in name:
+        return type(name, (Variant,), parse_spec(name))
     settings = {
         "base": {},
         "pseudo100": {"pseudo_negatives": 100},
@@ -114,15 +168,39 @@ def make(name: str) -> type[Prioritiser]:
         "title2_svm": {"title_twice": True, "ensemble_svm": True},
         "svm_nb": {"ensemble_svm": True, "ensemble_nb": True},
         "chars_svm": {"char_ngrams": True, "ensemble_svm": True},
+        "pseudo100_inc5": {"pseudo_negatives": 100, "pseudo_while_included": 5},
+        "pseudo100_inc10": {"pseudo_negatives": 100, "pseudo_while_included": 10},
+        "minilm_c0.5": {"dense": "minilm", "dense_weight": 0.5},
+        "minilm_c0.7": {"dense": "minilm", "dense_weight": 0.7},
+        "minilm_c0.3": {"dense": "minilm", "dense_weight": 0.3},
+        "minilm_r0.5": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.5},
+        "minilm_r0.3": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.3},
+        "wl_c0.5": {"dense": "wordllama", "dense_weight": 0.5},
+        "minilm_only": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 1.0},
     }[name]
     return type(name, (Variant,), settings)
 
 
-def simulate(cls, texts, labels, prior, seed, batch=10) -> list[int]:
+EMBEDDINGS = HERE / ".cache" / "embeddings"
+
+
+def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_target=True) -> list[int]:
+    """Labelling order of one simulated screening; stops at 95% recall when to_target
+    (WSS@95 needs no more), else when every inclusion is found."""
     prioritiser = cls(texts, method="model", seed=seed)
+    if cls.dense == "lsa":
+        # Latent semantic analysis: the TF-IDF matrix's leading singular vectors, no weights needed.
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.preprocessing import normalize
+        k = min(cls.lsa_components, prioritiser._X.shape[1] - 1)
+        prioritiser.attach_dense(normalize(TruncatedSVD(k, random_state=seed).fit_transform(prioritiser._X)))
+    elif cls.dense:
+        prioritiser.attach_dense(np.load(EMBEDDINGS / f"{cls.dense}_{dataset_name.replace('/', '_')}.npy"))
     decisions = {p: bool(labels[p]) for p in prior}
     screened = list(prior)
     total, found = int(labels.sum()), int(sum(labels[p] for p in prior))
+    if to_target:
+        total = int(np.ceil(0.95 * total))
     while found < total and len(decisions) < len(labels):
         step = 1 if len(decisions) < 100 else batch
         for position in prioritiser.order(decisions)[:step]:
@@ -132,12 +210,22 @@ def simulate(cls, texts, labels, prior, seed, batch=10) -> list[int]:
     return screened
 
 
+def one_dataset(job) -> float:
+    name, dataset, seeds = job
+    cls = make(name)
+    titles, abstracts, labels = load(dataset)
+    texts = [f"{t} {t} {a}" if cls.title_twice else f"{t} {a}" for t, a in zip(titles, abstracts)]
+    return statistics.mean(wss(simulate(cls, texts, labels, prior_records(labels, seed), seed,
+                                        dataset_name=dataset.name), labels) for seed in seeds)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--datasets", nargs="+")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "variants")
+    parser.add_argument("--jobs", type=int, default=1, help="datasets simulated in parallel")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     datasets = find_datasets()
@@ -147,12 +235,9 @@ def main(argv=None) -> int:
     for name in args.variants:
         cls = make(name)
         started = time.perf_counter()
-        per_dataset = {}
-        for dataset in datasets:
-            titles, abstracts, labels = load(dataset)
-            texts = [f"{t} {t} {a}" if cls.title_twice else f"{t} {a}" for t, a in zip(titles, abstracts)]
-            per_dataset[dataset.name] = statistics.mean(
-                wss(simulate(cls, texts, labels, prior_records(labels, seed), seed), labels) for seed in args.seeds)
+        with ProcessPoolExecutor(args.jobs) as pool:
+            values = pool.map(one_dataset, [(name, dataset, args.seeds) for dataset in datasets])
+            per_dataset = dict(zip([d.name for d in datasets], values))
         results[name] = per_dataset
         print(f"{name}: mean WSS@95 {statistics.mean(per_dataset.values()):.4f} "
               f"[{time.perf_counter() - started:.0f} s]", flush=True)

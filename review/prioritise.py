@@ -25,13 +25,17 @@ Choices (measured by ``benchmarks/screening_sim.py`` on 26 labelled reviews; num
   vocabulary: the bigram vocabulary of 50,000 abstracts is a dictionary of about a
   million Python strings, and hashing gave the same mean WSS@95 as the vocabulary
   (0.374 both, one seed).
-* Classifier: L2 logistic regression (C=1) with class weights that make the few
-  inclusions weigh as much as all exclusions together; without weighting, one
-  inclusion against hundreds of exclusions gives a model that ranks almost everything
-  alike. On one seed it matched or beat the alternatives tried: mean WSS@95 0.374
-  (C=10: 0.374), linear SVM with ASReview's default settings 0.368, logistic
-  regression with ASReview's weighting 0.363, multinomial naive Bayes (ASReview's
-  previous default) 0.346.
+* Classifier: L2 logistic regression (C=1) whose inclusions together weigh a tenth of the
+  exclusions together (``_INCLUSION_WEIGHT``). Without any weighting, one inclusion
+  against hundreds of exclusions gives a model that ranks almost everything alike; with
+  "balanced" weights (inclusions weigh as much as exclusions, the choice until issue 14)
+  the few inclusions pull the model towards their every word. Over 5 seeds x 26 reviews
+  the mean WSS@95 was 0.393 with a tenth against 0.380 balanced and 0.370 for ASReview's
+  default in the same loop (a fifth: 0.387 on 3 seeds, a twentieth 0.375, a fiftieth
+  0.303). The same weighting as a power of the class ratio, or with C=2 or 0.5, did
+  worse. Earlier, on one seed, linear SVM with ASReview's default settings 0.368,
+  logistic regression with ASReview's weighting 0.363, multinomial naive Bayes
+  (ASReview's previous default) 0.346.
 * Ties (e.g. records with no text at all get the same score) are broken by a seeded
   random permutation, not by import order, which is often sorted by something
   (database, year) that would bias the order.
@@ -69,9 +73,12 @@ _NGRAM_RANGE = (1, 2)
 # 2**20 columns: collisions among the ~10^6 distinct uni+bigrams of 50,000 abstracts
 # touch rare terms only; the matrix is sparse, so unused columns cost nothing per row.
 _N_FEATURES = 2**20
-# Regularisation strength of the logistic regression (sklearn's C); C=10 scored the
-# same on the benchmark, so the library default stays.
+# Regularisation strength of the logistic regression (sklearn's C); with the weighting
+# below, C=2 and C=0.5 both scored lower (benchmarks/README_screening.md).
 _C = 1.0
+# The inclusions' total weight as a share of the exclusions' total weight (see the
+# module docstring: a tenth ranked better than "balanced", i.e. 1.0, on 26 reviews).
+_INCLUSION_WEIGHT = 0.1
 
 
 def _clean_text(text: object) -> str:
@@ -122,6 +129,14 @@ def _features(texts: list[str]) -> sparse.csr_matrix:
     matrix = tfidf.astype(np.float32).tocsr()
     matrix.sort_indices()
     return matrix
+
+
+def _class_weights(y: np.ndarray) -> dict[int, float]:
+    """Per-record weights: exclusions weigh n/2 together (as sklearn's "balanced"), the
+    inclusions _INCLUSION_WEIGHT times that (needs both classes present)."""
+    n, included = len(y), int(y.sum())
+    excluded = n - included
+    return {0: n / (2 * excluded), 1: _INCLUSION_WEIGHT * n / (2 * included)}
 
 
 class Prioritiser:
@@ -232,7 +247,7 @@ class Prioritiser:
             # liblinear's dual solver works in sample space: its cost grows with the
             # labelled rows, not with the feature columns (lbfgs was ~50x slower
             # here). It visits samples in shuffled order, hence random_state.
-            model = LogisticRegression(C=_C, class_weight="balanced", solver="liblinear", dual=True,
+            model = LogisticRegression(C=_C, class_weight=_class_weights(y), solver="liblinear", dual=True,
                                        max_iter=1000, random_state=self.seed)
             model.fit(self._X[idx], y)
             # Same as model.predict_proba, without validating the whole matrix again

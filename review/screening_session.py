@@ -37,10 +37,15 @@ class Progress:
         return self.total - self.decided
 
 
+EARLY_REFITS = 100
+
+
 class ScreeningSession:
     """`background=True` (the widget's default) builds and refits the relevance model on a
     worker thread, so a click never waits for it: until the first model is ready the
     queue follows import order, and each refit takes effect at the next record shown.
+    The model is refitted after each of the reviewer's first EARLY_REFITS decisions, then
+    after every `refit_every`.
     Scripts and simulations that need a reproducible order use background=False."""
 
     def __init__(self, review: "Review", stage: str, reviewer: str, order: str = "model", seed: int = 0,
@@ -64,6 +69,7 @@ class ScreeningSession:
         self._seed = seed
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prioritise") if background else None
         self._next_rank: Future | None = None
+        self._refit_wanted = False  # decisions arrived while the worker was refitting
         self.model_error: str = ""
         if order == "random":
             random.Random(seed).shuffle(self._rank)
@@ -113,6 +119,8 @@ class ScreeningSession:
             self._use_ranking(self._rank_with_model(labels))
         elif self._next_rank is None:
             self._next_rank = self._executor.submit(self._rank_with_model, labels)
+        else:  # one is running: refit again, with the labels of then, as soon as it is done
+            self._refit_wanted = True
 
     def _use_ranking(self, order: list[int] | None) -> None:
         if order is not None:
@@ -126,10 +134,13 @@ class ScreeningSession:
             self._use_ranking(future.result())
         except Exception as exc:  # a failed refit keeps the current order; the widget says why
             self.model_error = f"prioritisation failed: {exc}"
+        if self._refit_wanted:
+            self._refit_wanted = False
+            self._refit()
 
     def wait_for_model(self, timeout: float | None = None) -> None:
         """Block until a background refit has finished and use it (tests, benchmarks)."""
-        if self._next_rank is not None:
+        while self._next_rank is not None:  # a refit asked for meanwhile starts when one ends
             self._next_rank.result(timeout)
             self._take_ready_ranking()
 
@@ -204,7 +215,12 @@ class ScreeningSession:
         made = screening.decide(self.review, self.stage, self.reviewer, cluster, decision, reasons, note,
                                 state=self.state, order=self.order)
         self._since_refit += 1
-        if self.order == "model" and self._since_refit >= self.refit_every:
+        # Early on each decision changes the model most, and a refit of a hundred labels
+        # costs milliseconds: refit after every one of this reviewer's first
+        # EARLY_REFITS decisions, then every refit_every (the schedule the prioritisation
+        # benchmark measures).
+        early = len(self.state.history[self.stage][self.reviewer]) <= EARLY_REFITS
+        if self.order == "model" and (early or self._since_refit >= self.refit_every):
             self._refit()
         self.position += 1
         self._advance_to_next_pending()
