@@ -272,11 +272,11 @@ def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_targ
 
 
 def one_dataset(job) -> float:
-    name, dataset, seeds = job
+    name, dataset, seeds, batch = job
     cls = make(name)
     titles, abstracts, labels = load(dataset)
     texts = [f"{t} {t} {a}" if cls.title_twice else f"{t} {a}" for t, a in zip(titles, abstracts)]
-    return statistics.mean(wss(simulate(cls, texts, labels, prior_records(labels, seed), seed,
+    return statistics.mean(wss(simulate(cls, texts, labels, prior_records(labels, seed), seed, batch,
                                         dataset_name=dataset.name), labels) for seed in seeds)
 
 
@@ -287,6 +287,7 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+")
     parser.add_argument("--out", type=Path, default=HERE / "out" / "variants")
     parser.add_argument("--jobs", type=int, default=1, help="datasets simulated in parallel")
+    parser.add_argument("--batch", type=int, default=10, help="refit every BATCH decisions after the first 100")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     datasets = find_datasets()
@@ -299,12 +300,12 @@ def main(argv=None) -> int:
             ensure_embeddings(cls.dense, datasets)
         started = time.perf_counter()
         with ProcessPoolExecutor(args.jobs) as pool:
-            values = pool.map(one_dataset, [(name, dataset, args.seeds) for dataset in datasets])
+            values = pool.map(one_dataset, [(name, dataset, args.seeds, args.batch) for dataset in datasets])
             per_dataset = dict(zip([d.name for d in datasets], values))
         results[name] = per_dataset
         print(f"{name}: mean WSS@95 {statistics.mean(per_dataset.values()):.4f} "
               f"[{time.perf_counter() - started:.0f} s]", flush=True)
-        (args.out / f"{name}_{'_'.join(map(str, args.seeds))}.json").write_text(json.dumps(per_dataset, indent=1))
+        (args.out / f"{name}{'' if args.batch == 10 else f'_batch{args.batch}'}_{'_'.join(map(str, args.seeds))}.json").write_text(json.dumps(per_dataset, indent=1))
     return 0
 
 
