@@ -39,7 +39,7 @@ from sklearn.svm import LinearSVC
 
 from review import prioritise
 from review.prioritise import Prioritiser
-from screening_sim import find_datasets, load, prior_records, select, wss
+from screening_sim import RECALL_TARGET, find_datasets, load, prior_records, select, wss
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,7 +56,6 @@ class Variant(Prioritiser):
     pos_ratio = 1.0           # inclusions weigh this many times the exclusions in all
     second_ratio = 0.0       # > 0: rank-average with a second model whose pos_ratio is this
     pos_power = 0.0           # ... times (inclusions / exclusions) ** pos_power (1: unweighted)
-    embedding = 0.0           # weight of wordllama's static embedding (256 dense columns) beside TF-IDF
     title_twice = False       # the title counts twice in the text (titles say most in fewest words)
     pseudo_while_included = 0 # pseudo-exclusions only while fewer inclusions than this are labelled
     dense = ""                # name of cached sentence embeddings (benchmarks/.cache/embeddings) to use
@@ -73,17 +72,6 @@ class Variant(Prioritiser):
                                     dtype=np.float32).fit_transform([prioritise._clean_text(t) for t in texts])
             # Half weight each, so the rows stay unit length.
             self._X = sparse.hstack([self._X * np.float32(0.5 ** 0.5), chars * np.float32(0.5 ** 0.5)]).tocsr()
-
-        if self.embedding and self._X is not None:
-            import wordllama
-            from wordllama import WordLlama
-            # The package ships its weights and tokenizer, but looks for the tokenizer in the
-            # wrong folder unless cache_dir points at the package itself.
-            model = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-            vectors = model.embed([prioritise._clean_text(t) for t in texts], norm=True).astype(np.float32)
-            w = np.float32(self.embedding)
-            self._X = sparse.hstack([self._X * np.float32((1 - w ** 2) ** 0.5),
-                                     sparse.csr_matrix(vectors * w)]).tocsr()
 
     def attach_dense(self, vectors):
         """Sentence embeddings of the same texts (rows L2-normalised)."""
@@ -115,12 +103,12 @@ class Variant(Prioritiser):
         # "balanced" when pos_ratio is 1: each class weighs n/2 in all; pos_ratio r makes the
         # inclusions weigh r times the exclusions (ASReview's default: 9.8).
         ratio = self.pos_ratio * (n1 / max(n - n1, 1)) ** self.pos_power
-        weights = {0: n / (2 * (n - n1)), 1: ratio * n / (2 * n1)}
-        model = LogisticRegression(C=self.C, class_weight=weights, solver="liblinear", dual=True,
+        class_weights = {0: n / (2 * (n - n1)), 1: ratio * n / (2 * n1)}
+        model = LogisticRegression(C=self.C, class_weight=class_weights, solver="liblinear", dual=True,
                                    max_iter=1000, random_state=self.seed)
         model.fit(self._X[idx], y)
-        weights = model.coef_.ravel().astype(np.float32)
-        relevance = expit(self._X @ weights + np.float32(model.intercept_[0])).astype(np.float64)
+        coef = model.coef_.ravel().astype(np.float32)
+        relevance = expit(self._X @ coef + np.float32(model.intercept_[0])).astype(np.float64)
         others = []
         if self.vectors is not None:
             dense_model = LogisticRegression(C=self.dense_C, class_weight="balanced", max_iter=1000)
@@ -134,7 +122,7 @@ class Variant(Prioritiser):
             others.append(nb.predict_log_proba(self._X)[:, 1])
         if self.second_ratio:
             # A second logistic regression that weighs inclusions differently; ranks averaged.
-            second = LogisticRegression(C=self.C, class_weight={0: weights[0], 1: self.second_ratio * n / (2 * n1)},
+            second = LogisticRegression(C=self.C, class_weight={0: class_weights[0], 1: self.second_ratio * n / (2 * n1)},
                                         solver="liblinear", dual=True, max_iter=1000, random_state=self.seed)
             second.fit(self._X[idx], y)
             others.append(self._X @ second.coef_.ravel().astype(np.float32))
@@ -154,8 +142,12 @@ def parse_spec(name: str) -> dict:
     for part in name.split(","):
         key, _, value = part.partition("=")
         default = getattr(Variant, key)  # AttributeError names an unknown setting
-        settings[key] = value if isinstance(default, str) else type(default)(float(value)) \
-            if not isinstance(default, bool) else value.lower() in ("1", "true", "yes")
+        if isinstance(default, bool):
+            settings[key] = value.lower() in ("1", "true", "yes")
+        elif isinstance(default, str):
+            settings[key] = value
+        else:
+            settings[key] = type(default)(float(value))
     return settings
 
 
@@ -174,8 +166,8 @@ def make(name: str) -> type[Prioritiser]:
         "C0.3": {"C": 0.3},
         "chars_pseudo100": {"char_ngrams": True, "pseudo_negatives": 100},
         "svm": {"ensemble_svm": True},
-        "emb0.5": {"embedding": 0.5},
-        "emb0.7": {"embedding": 0.7},
+        "emb0.5": {"dense": "wordllama", "dense_weight": 0.5},
+        "emb0.7": {"dense": "wordllama", "dense_weight": 0.7},
         "title2": {"title_twice": True},
         "title2_svm": {"title_twice": True, "ensemble_svm": True},
         "svm_nb": {"ensemble_svm": True, "ensemble_nb": True},
@@ -187,7 +179,6 @@ def make(name: str) -> type[Prioritiser]:
         "minilm_c0.3": {"dense": "minilm", "dense_weight": 0.3},
         "minilm_r0.5": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.5},
         "minilm_r0.3": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.3},
-        "wl_c0.5": {"dense": "wordllama", "dense_weight": 0.5},
         "minilm_only": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 1.0},
     }[name]
     return type(name, (Variant,), settings)
@@ -246,7 +237,7 @@ def ensure_embeddings(name: str, datasets) -> None:
 
 
 def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_target=True) -> list[int]:
-    """Labelling order of one simulated screening; stops at 95% recall when to_target
+    """Labelling order of one simulated screening; stops at the target recall when to_target
     (WSS@95 needs no more), else when every inclusion is found."""
     prioritiser = cls(texts, method="model", seed=seed)
     if cls.dense == "lsa":
@@ -261,7 +252,7 @@ def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_targ
     screened = list(prior)
     total, found = int(labels.sum()), int(sum(labels[p] for p in prior))
     if to_target:
-        total = int(np.ceil(0.95 * total))
+        total = int(np.ceil(RECALL_TARGET * total))
     while found < total and len(decisions) < len(labels):
         step = 1 if len(decisions) < 100 else batch
         for position in prioritiser.order(decisions)[:step]:
@@ -305,7 +296,9 @@ def main(argv=None) -> int:
         results[name] = per_dataset
         print(f"{name}: mean WSS@95 {statistics.mean(per_dataset.values()):.4f} "
               f"[{time.perf_counter() - started:.0f} s]", flush=True)
-        (args.out / f"{name}{'' if args.batch == 10 else f'_batch{args.batch}'}_{'_'.join(map(str, args.seeds))}.json").write_text(json.dumps(per_dataset, indent=1))
+        schedule = "" if args.batch == 10 else f"_batch{args.batch}"
+        path = args.out / f"{name}{schedule}_{'_'.join(map(str, args.seeds))}.json"
+        path.write_text(json.dumps(per_dataset, indent=1))
     return 0
 
 

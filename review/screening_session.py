@@ -119,7 +119,7 @@ class ScreeningSession:
             self._use_ranking(self._rank_with_model(labels))
         elif self._next_rank is None:
             self._next_rank = self._executor.submit(self._rank_with_model, labels)
-        else:  # one is running: refit again, with the labels of then, as soon as it is done
+        else:  # one is running: refit again as soon as it is done, with the labels as they are then
             self._refit_wanted = True
 
     def _use_ranking(self, order: list[int] | None) -> None:
