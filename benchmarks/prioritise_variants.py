@@ -136,25 +136,34 @@ class Variant(Prioritiser):
         return relevance
 
 
+class UnknownVariant(ValueError):
+    """A variant name or setting this script does not know (the message says which)."""
+
+
 def parse_spec(name: str) -> dict:
     """A variant written as settings, e.g. "C=0.3,pseudo_negatives=100" (names as in Variant)."""
     settings = {}
     for part in name.split(","):
         key, _, value = part.partition("=")
-        default = getattr(Variant, key)  # AttributeError names an unknown setting
+        if key.startswith("_") or not hasattr(Variant, key) or callable(getattr(Variant, key)):
+            raise UnknownVariant(f"unknown setting {key!r} in variant {name!r}")
+        default = getattr(Variant, key)
         if isinstance(default, bool):
             settings[key] = value.lower() in ("1", "true", "yes")
         elif isinstance(default, str):
             settings[key] = value
         else:
-            settings[key] = type(default)(float(value))
+            try:
+                settings[key] = type(default)(float(value))
+            except ValueError:
+                raise UnknownVariant(f"setting {key!r} in variant {name!r} needs a number, not {value!r}") from None
     return settings
 
 
 def make(name: str) -> type[Prioritiser]:
     if "=" in name:
         return type(name, (Variant,), parse_spec(name))
-    settings = {
+    named = {
         "base": {},
         "shipped": {"pos_ratio": 0.1},
         "pseudo100": {"pseudo_negatives": 100},
@@ -180,8 +189,11 @@ def make(name: str) -> type[Prioritiser]:
         "minilm_r0.5": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.5},
         "minilm_r0.3": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 0.3},
         "minilm_only": {"dense": "minilm", "dense_mode": "rank", "dense_weight": 1.0},
-    }[name]
-    return type(name, (Variant,), settings)
+    }
+    if name not in named:
+        raise UnknownVariant(f"unknown variant {name!r}; known: {', '.join(named)}, or settings such as "
+                             f"'pos_ratio=0.1,C=2'")
+    return type(name, (Variant,), named[name])
 
 
 EMBEDDINGS = HERE / ".cache" / "embeddings"
@@ -284,9 +296,12 @@ def main(argv=None) -> int:
     datasets = find_datasets()
     if args.datasets:
         datasets = select(datasets, args.datasets)
+    try:  # every name is checked before the first (long) simulation starts
+        classes = {name: make(name) for name in args.variants}
+    except UnknownVariant as error:
+        sys.exit(f"prioritise_variants: {error}")
     results = {}
-    for name in args.variants:
-        cls = make(name)
+    for name, cls in classes.items():
         if cls.dense in ("minilm", "wordllama"):
             ensure_embeddings(cls.dense, datasets)
         started = time.perf_counter()
