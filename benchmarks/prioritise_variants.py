@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from scipy.special import expit
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
@@ -49,6 +49,8 @@ class Variant(Prioritiser):
 
     pseudo_negatives = 0      # random unlabelled records counted as exclusions at each refit
     pseudo_until = 10**9      # ... while fewer than this many records are labelled
+    min_df = 2                # terms in fewer texts are dropped (the shipped model: 2)
+    max_df = 1.0              # terms in more than this share of texts are dropped (ASReview: 0.95)
     char_ngrams = False       # add character 3-5-grams (within words) to the features
     ensemble_nb = False       # average ranks with complement naive Bayes
     ensemble_svm = False      # average ranks with a linear SVM (ASReview's default classifier)
@@ -56,6 +58,10 @@ class Variant(Prioritiser):
     pos_ratio = 1.0           # inclusions weigh this many times the exclusions in all
     second_ratio = 0.0       # > 0: rank-average with a second model whose pos_ratio is this
     pos_power = 0.0           # ... times (inclusions / exclusions) ** pos_power (1: unweighted)
+    pos_floor = 0.0           # > 0: one inclusion weighs at least this many times one exclusion
+    svm_ratio = 0.0           # > 0: rank-average with ASReview's ELAS u4 SVM (its balancer ratio, e.g. 9.8)
+    svm_C = 0.11
+    ensemble_weight = 0.5     # weight of the second model's rank when svm_ratio is set
     title_twice = False       # the title counts twice in the text (titles say most in fewest words)
     pseudo_while_included = 0 # pseudo-exclusions only while fewer inclusions than this are labelled
     dense = ""                # name of cached sentence embeddings (benchmarks/.cache/embeddings) to use
@@ -63,15 +69,93 @@ class Variant(Prioritiser):
     dense_weight = 0.5        # concat: share of the row's length; rank: weight of the dense model's rank
     dense_C = 1.0
     lsa_components = 200
+    bandit_ratio = 0.0        # > 0: a second LR (inclusions weigh this share) competes for each slot
+    bandit_svm = False        # the competitor is ASReview's ELAS u4 SVM instead
+    bandit_prior = 1.0        # Beta(prior, prior) on each model's share of inclusions
     vectors = None            # set per dataset by simulate() when `dense` is used
 
     def __init__(self, texts, method="model", seed=0):
         super().__init__(texts, method, seed)
+        if (self.min_df, self.max_df) != (2, 1.0) and self._X is not None:
+            self._X = self._features_df([prioritise._clean_text(t) for t in texts])
         if self.char_ngrams and self._X is not None:
             chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2,
                                     dtype=np.float32).fit_transform([prioritise._clean_text(t) for t in texts])
             # Half weight each, so the rows stay unit length.
             self._X = sparse.hstack([self._X * np.float32(0.5 ** 0.5), chars * np.float32(0.5 ** 0.5)]).tocsr()
+
+    def _features_df(self, texts):
+        """prioritise._features with other document-frequency limits."""
+        hasher = HashingVectorizer(n_features=prioritise._N_FEATURES, token_pattern=prioritise._TOKEN_PATTERN,
+                                   ngram_range=prioritise._NGRAM_RANGE, alternate_sign=False, norm=None)
+        counts = hasher.transform(texts).tocsr()
+        df = np.bincount(counts.indices, minlength=prioritise._N_FEATURES)
+        keep = np.flatnonzero((df >= self.min_df) & (df <= self.max_df * len(texts)))
+        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts[:, keep])
+        return tfidf.astype(np.float32).tocsr()
+
+    def order(self, labels):
+        """With a bandit: Thompson sampling between two rankings, slot by slot.
+
+        A newly labelled record counts for the model that ranked it higher at the previous
+        call (an inclusion as a success, an exclusion as a failure), so each model's credit
+        comes from the records it put first, whoever picked them."""
+        if not (self.bandit_ratio or self.bandit_svm) or not self.uses_model(labels):
+            return super().order(labels)
+        if not hasattr(self, "_credit"):
+            self._credit = np.zeros((2, 2))  # [model][failures, successes]
+            self._seen = set(labels)
+            self._ranks = None
+        if self._ranks is not None:
+            for p, v in labels.items():
+                if p in self._seen:
+                    continue
+                self._seen.add(p)
+                a, b = self._ranks[0][p], self._ranks[1][p]
+                if a != b:
+                    self._credit[0 if a < b else 1][int(bool(v))] += 1
+        unlabelled = np.ones(self.n, dtype=bool)
+        unlabelled[list(labels)] = False
+        candidates = self._shuffle[unlabelled[self._shuffle]]
+        first = self._relevance(labels)
+        second = self._second_scores(labels)
+        rankings = [candidates[np.argsort(-score[candidates], kind="stable")] for score in (first, second)]
+        self._ranks = []
+        for ranking in rankings:
+            r = np.full(self.n, np.inf)
+            r[ranking] = np.arange(len(ranking))
+            self._ranks.append(r)
+        rng = np.random.default_rng(self.seed * 7919 + len(labels))
+        taken = np.zeros(self.n, dtype=bool)
+        pointers = [0, 0]
+        merged = []
+        a0 = self.bandit_prior
+        # Only the head needs merging (the caller takes at most a batch); the rest follows model 1.
+        head = min(len(candidates), 50)
+        while len(merged) < head:
+            theta = [rng.beta(a0 + self._credit[m][1], a0 + self._credit[m][0]) for m in (0, 1)]
+            m = int(theta[1] > theta[0])
+            ranking = rankings[m]
+            while taken[ranking[pointers[m]]]:
+                pointers[m] += 1
+            pick = ranking[pointers[m]]
+            taken[pick] = True
+            merged.append(int(pick))
+        rest = [int(p) for p in rankings[0] if not taken[p]]
+        return merged + rest
+
+    def _second_scores(self, labels):
+        idx = np.fromiter(labels.keys(), dtype=np.intp, count=len(labels))
+        y = np.fromiter((int(bool(v)) for v in labels.values()), dtype=np.int8, count=len(labels))
+        n, n1 = len(y), int(y.sum())
+        if self.bandit_svm:
+            weights = np.where(y == 1, 1.0, n1 / (9.8 * (n - n1)))
+            svm = LinearSVC(C=0.11, random_state=self.seed).fit(self._X[idx], y, sample_weight=weights * n / weights.sum())
+            return self._X @ svm.coef_.ravel().astype(np.float32)
+        weights = {0: n / (2 * (n - n1)), 1: self.bandit_ratio * n / (2 * n1)}
+        model = LogisticRegression(C=self.C, class_weight=weights, solver="liblinear", dual=True,
+                                   max_iter=1000, random_state=self.seed).fit(self._X[idx], y)
+        return self._X @ model.coef_.ravel().astype(np.float32)
 
     def attach_dense(self, vectors):
         """Sentence embeddings of the same texts (rows L2-normalised)."""
@@ -104,6 +188,8 @@ class Variant(Prioritiser):
         # inclusions weigh r times the exclusions (ASReview's default: 9.8).
         ratio = self.pos_ratio * (n1 / max(n - n1, 1)) ** self.pos_power
         class_weights = {0: n / (2 * (n - n1)), 1: ratio * n / (2 * n1)}
+        if self.pos_floor:
+            class_weights[1] = max(class_weights[1], self.pos_floor * class_weights[0])
         model = LogisticRegression(C=self.C, class_weight=class_weights, solver="liblinear", dual=True,
                                    max_iter=1000, random_state=self.seed)
         model.fit(self._X[idx], y)
@@ -129,6 +215,16 @@ class Variant(Prioritiser):
         if self.ensemble_svm:
             svm = LinearSVC(C=0.11, class_weight="balanced", random_state=self.seed).fit(self._X[idx], y)
             others.append(self._X @ svm.coef_.ravel().astype(np.float32))
+        if self.svm_ratio:
+            # ASReview's ELAS u4: squared-hinge linear SVM, C=0.11, the inclusions weigh
+            # svm_ratio times the exclusions in all (its "balanced" balancer).
+            n0 = len(y) - int(y.sum())
+            weights = np.where(y == 1, 1.0, int(y.sum()) / (self.svm_ratio * n0))
+            svm = LinearSVC(C=self.svm_C, random_state=self.seed).fit(self._X[idx], y, sample_weight=weights * len(y) / weights.sum())
+            svm_score = self._X @ svm.coef_.ravel().astype(np.float32)
+            rank = lambda score: np.argsort(np.argsort(score, kind="stable"), kind="stable") / len(score)
+            w = self.ensemble_weight
+            relevance = (1 - w) * rank(relevance) + w * rank(svm_score)
         if others:
             ranks = sum(np.argsort(np.argsort(score)) for score in [relevance, *others])
             relevance = ranks / ranks.max()
