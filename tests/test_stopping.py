@@ -208,25 +208,33 @@ def test_widget_panel_updates_live_and_logs_only_once_used(review):
     from review.widgets.screening import ScreeningWidget
 
     widget = ScreeningWidget(review, "title_abstract", "am", order="import")
-    assert "Screened 0 of 183" in widget.stopping.status.value
+    assert "Screened 0 of 183" in widget.stopping.html
     assert stopping.rule_events(review) == []  # opening the widget logs nothing
     for _ in range(3):
         widget.decide(INCLUDE)
-    html = widget.stopping.status.value
+    html = widget.stopping.html
     assert "Screened 3 of 183, relevant 3" in html and "Not yet" in html
     assert [e["kind"] for e in stopping.rule_events(review)] == [stopping.RULE_EVENT]
     needed = widget.stopping.result.more_to_screen
     for _ in range(needed):
         widget.decide(EXCLUDE)
-    assert "Target met" in widget.stopping.status.value
+    assert "Target met" in widget.stopping.html
     assert widget.stopping.result.screened == 3 + needed
     assert [e["kind"] for e in stopping.rule_events(review)] == [stopping.RULE_EVENT, stopping.FIRED_EVENT]
-    widget.stopping.confidence.value = 0.99  # a stricter setting: logged, and not met any more
-    assert "Not yet" in widget.stopping.status.value
+    widget.handle({"action": "stopping", "recall": "0.95", "confidence": "0.99"})  # as the page sends it
+    assert "Not yet" in widget.stopping.html and "Not yet" in widget.view["stopping"]["html"]
+    assert widget.view["stopping"]["confidence"] == 0.99
+    assert stopping.current_rule(review, "title_abstract", "am") == (0.95, 0.99)
+    # A target out of range is refused with a message naming the box; the rule stays as it was.
+    events_before = len(stopping.rule_events(review))
+    for bad in ("1.5", "", "abc", "0.2", "nan"):
+        widget.handle({"action": "stopping", "recall": bad, "confidence": "0.99"})
+        assert widget.view["message_kind"] == "error" and "Target recall must be a number" in widget.view["message"]
+    assert len(stopping.rule_events(review)) == events_before
     assert stopping.current_rule(review, "title_abstract", "am") == (0.95, 0.99)
     # A reviewer's panel never counts the other reviewer's decisions (blind).
     other = ScreeningWidget(review, "title_abstract", "mg", order="import")
-    assert "Screened 0 of 183" in other.stopping.status.value
+    assert "Screened 0 of 183" in other.stopping.html
 
 
 def test_own_hypergeometric_cdf_equals_scipy():

@@ -66,10 +66,11 @@ class ScreeningWidget:
                      for i, r in enumerate(usable, start=1)],
             min_shown_ms=min_shown_ms)
         self.face.on_msg(lambda _widget, content, _buffers: self.handle(content))
-        # Components from other modules (e.g. the stopping-rule display of review.widgets.stopping)
-        # are added to this box, below the queue; it stays empty until one is.
-        self.stopping = StoppingPanel(self.session)  # may this reviewer stop yet? (review.stopping)
-        self.extras = widgets.VBox([self.stopping.ui])
+        # May this reviewer stop yet? (review.stopping) The face draws the panel, so it is on the
+        # standalone page too; a target typed there arrives as a "stopping" message.
+        self.stopping = StoppingPanel(self.session)
+        # Components from other modules are added to this box, below the widget; it stays empty until one is.
+        self.extras = widgets.VBox([])
         self.ui = widgets.VBox([self.face, self.extras])
         self._listing_request: dict = {}
         self.show()
@@ -100,6 +101,8 @@ class ScreeningWidget:
                 self.attach(content.get("location") or "", record=content.get("record"))
             elif action == "not_retrieved":
                 self.not_retrieved(record=content.get("record"))
+            elif action == "stopping":
+                self.set_stopping_target(content.get("recall"), content.get("confidence"))
             elif action == "list":
                 self.list_decisions(content.get("query") or "", content.get("decision") or "",
                                     content.get("reason") or "")
@@ -129,6 +132,16 @@ class ScreeningWidget:
         note_text = ", with your note" if made.note else ""
         self.show(f"Saved: {DECISION_LABELS[made.decision]}{reasons_text} for record {made.record_id}{note_text}.")
         return made
+
+    def set_stopping_target(self, recall=None, confidence=None) -> None:
+        """A new target recall and/or confidence for the stopping rule (logged); a refusal is shown."""
+        try:
+            self.stopping.set_target(recall, confidence)
+        except ValueError as exc:
+            self.show(str(exc), error=True)
+            return
+        self.show(f"Stopping rule: {100 * self.stopping.recall:g}% recall at {100 * self.stopping.confidence:g}% "
+                  "confidence.")
 
     def _readable(self, exc: Exception) -> str:
         text = str(exc)
@@ -233,6 +246,7 @@ class ScreeningWidget:
             "full_text_stage": self._full_text_stage,
             "message": message + (f" ({self.session.model_error})" if self.session.model_error and not error else ""),
             "message_kind": "error" if error else "ok",
+            "stopping": self.stopping.view(),
         }
         if self._listing_request:  # an open "my decisions" list follows every change
             self.list_decisions(**self._listing_request)

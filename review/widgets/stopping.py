@@ -6,63 +6,70 @@ the p-value, whether the target is met and how many more records must be screene
 before the rule can say so. Each update goes through ``stopping.check``, so a new
 setting and the moment the rule first fires are written to the log as events.
 
-    panel = StoppingPanel(session)   # a ScreeningSession
-    panel.ui                         # put it in a layout; call panel.update() after a decision
+The panel holds no browser widgets of its own: the screening widget's face
+(static/screening.js) draws it from ``view()``, in the notebook and on the standalone
+page (`review screen`) alike, and sends a new target back as a message.
+
+    panel = StoppingPanel(session)       # a ScreeningSession
+    panel.update()                       # after a decision
+    panel.set_target(confidence=0.99)    # what the page's boxes send
+    panel.html, panel.result             # what the reviewer sees, and the figures behind it
 """
 
 from __future__ import annotations
 
 import math
 
-import ipywidgets as widgets
-
 from review import stopping
 from review.widgets.html import escape
+
+HEADING = ("<b>When to stop</b> <small>(hypergeometric test on the records screened last, "
+           "Callaghan &amp; Müller-Hansen 2020)</small>")
+# The boxes accept targets in this range: below 0.5 a "guarantee" means little, and 1 cannot be tested.
+LOWEST, HIGHEST = 0.5, 0.999
 
 
 class StoppingPanel:
     def __init__(self, session):
         self.session = session
-        recall, confidence = (stopping.current_rule(session.review, session.stage, session.reviewer)
-                              or (stopping.DEFAULT_RECALL, stopping.DEFAULT_CONFIDENCE))
-        style = {"description_width": "initial"}
-        layout = widgets.Layout(width="13em")
-        self.recall = widgets.BoundedFloatText(value=recall, min=0.5, max=0.999, step=0.01,
-                                               description="Target recall", style=style, layout=layout)
-        self.confidence = widgets.BoundedFloatText(value=confidence, min=0.5, max=0.999, step=0.01,
-                                                   description="Confidence", style=style, layout=layout)
-        self.status = widgets.HTML()
+        self.recall, self.confidence = (stopping.current_rule(session.review, session.stage, session.reviewer)
+                                        or (stopping.DEFAULT_RECALL, stopping.DEFAULT_CONFIDENCE))
         self.result: stopping.StoppingStatus | None = None
+        self.html = ""
         # Opening the widget writes nothing; the first decision or change of setting logs the rule.
         self._opened = (len(stopping.screening_sequence(session.review, session.stage, session.reviewer,
-                                                        session.state)[0]), recall, confidence)
-        self.recall.observe(lambda _: self.update(), names="value")
-        self.confidence.observe(lambda _: self.update(), names="value")
-        self.ui = widgets.VBox([
-            widgets.HTML("<b>When to stop</b> <small>(hypergeometric test on the records screened last, "
-                         "Callaghan &amp; Müller-Hansen 2020)</small>"),
-            widgets.HBox([self.recall, self.confidence]), self.status,
-        ], layout=widgets.Layout(border="1px solid #ddd", padding="4px", margin="6px 0"))
+                                                        session.state)[0]), self.recall, self.confidence)
+        self.update()
+
+    def set_target(self, recall: float | None = None, confidence: float | None = None) -> None:
+        """A new target from the reviewer: re-tested and logged. Out of range: ValueError, nothing changed."""
+        recall = self.recall if recall is None else _target("Target recall", recall)
+        confidence = self.confidence if confidence is None else _target("Confidence", confidence)
+        self.recall, self.confidence = recall, confidence
         self.update()
 
     def update(self) -> None:
         """Re-test with this reviewer's decisions so far (logs a new setting or a first firing)."""
         session = self.session
-        recall, confidence = float(self.recall.value), float(self.confidence.value)
         try:
-            result = stopping.status(session.review, session.stage, session.reviewer, recall, confidence,
+            result = stopping.status(session.review, session.stage, session.reviewer, self.recall, self.confidence,
                                      state=session.state)
-            if (result.screened, recall, confidence) != self._opened:
-                result = stopping.check(session.review, session.stage, session.reviewer, recall, confidence,
-                                        state=session.state)
+            if (result.screened, self.recall, self.confidence) != self._opened:
+                result = stopping.check(session.review, session.stage, session.reviewer, self.recall,
+                                        self.confidence, state=session.state)
             self.result = result
         except stopping.StoppingError as exc:
-            self.status.value = f"<span style='color:#a00'>{escape(exc)}</span>"
+            self.html = f"<span class='rv-stopping-error' style='color:#a00'>{escape(exc)}</span>"
             return
-        self.status.value = self.html(self.result)
+        self.html = self.status_html(result)
+
+    def view(self) -> dict:
+        """What the face draws: the heading, the current target and the status (all HTML escaped here)."""
+        return {"heading": HEADING, "recall": self.recall, "confidence": self.confidence, "html": self.html,
+                "lowest": LOWEST, "highest": HIGHEST}
 
     @staticmethod
-    def html(result: stopping.StoppingStatus) -> str:
+    def status_html(result: stopping.StoppingStatus) -> str:
         pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731 - a formatter, local to this view
         estimate = ("–" if math.isnan(result.recall_estimate) else
                     f"{pct(result.recall_estimate)} (at least {pct(result.recall_lower_bound)} with "
@@ -80,3 +87,16 @@ class StoppingPanel:
         return (f"<div class='rv-stopping' style='background:{colour}; padding:4px 6px'>"
                 f"Screened {result.screened:,} of {result.total:,}, relevant {result.relevant:,} · "
                 f"estimated recall so far: {estimate}<br>{verdict}</div>")
+
+
+def _target(name: str, value) -> float:
+    """A target typed by the reviewer, as a float in [LOWEST, HIGHEST], or a ValueError saying why not."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number between {LOWEST} and {HIGHEST}, not {value!r}; "
+                         "the rule is unchanged.") from None
+    if isinstance(value, bool) or math.isnan(number) or not LOWEST <= number <= HIGHEST:
+        raise ValueError(f"{name} must be a number between {LOWEST} and {HIGHEST}, not {value!r}; "
+                         "the rule is unchanged.")
+    return number

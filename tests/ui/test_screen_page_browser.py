@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from review import screening
+from review import screening, stopping
 from review.project import Review
 from review.protocol import ExclusionReason, Protocol, Reviewer, Stage
 
@@ -96,6 +96,42 @@ def test_screen_ten_records_on_the_standalone_page(tmp_path, page):
         assert _history(path) == expected
         widget.locator("button", has_text="My decisions").click()
         expect(widget.locator("tr.rv-list-row")).to_have_count(10)
+    finally:
+        _stop(proc)
+
+
+def test_stopping_panel_on_the_standalone_page(tmp_path, page):
+    """The stopping rule is on the page, not only in the notebook: it follows each decision, and a
+    target typed into its boxes is used and logged; one out of range is refused with a message."""
+    path = _build(tmp_path)
+    proc, url = _serve("screen", path, "--stage", "title_abstract", "--reviewer", "am", "--order", "import")
+    try:
+        page.goto(url)
+        widget = page.locator(".rv-screen")
+        panel = widget.locator(".rv-stopping-status")
+        expect(panel).to_contain_text("Screened 0 of 12, relevant 0")
+        widget.locator("button.rv-include").click()
+        expect(panel).to_contain_text("Screened 1 of 12, relevant 1")
+        expect(panel).to_contain_text("Not yet")
+        widget.locator("button.rv-exclude").click()
+        expect(panel).to_contain_text("Screened 2 of 12, relevant 1")
+
+        confidence = widget.locator("input.rv-stopping-confidence")
+        expect(confidence).to_have_value("0.95")
+        confidence.fill("0.99")
+        confidence.press("Enter")
+        expect(widget.locator(".rv-message")).to_have_text("Stopping rule: 95% recall at 99% confidence.")
+        expect(panel).to_contain_text("99.0% confidence")
+        with Review.open(path) as review:
+            assert stopping.current_rule(review, "title_abstract", "am") == (0.95, 0.99)
+
+        recall = widget.locator("input.rv-stopping-recall")
+        recall.fill("1.5")
+        recall.press("Tab")
+        expect(widget.locator(".rv-message")).to_contain_text("Target recall must be a number between 0.5 and 0.999")
+        expect(recall).to_have_value("0.95")  # the box shows the target in force again
+        with Review.open(path) as review:
+            assert stopping.current_rule(review, "title_abstract", "am") == (0.95, 0.99)
     finally:
         _stop(proc)
 

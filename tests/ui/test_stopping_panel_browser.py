@@ -67,7 +67,7 @@ def test_stopping_panel_in_jupyterlab(jupyter_server, page, run_notebook):
     expect(panel).to_contain_text(f"Screened {DONE + 1 + more} of {N}")
 
     # A stricter confidence typed into the panel: the rule is re-tested and the setting logged.
-    confidence = widget.locator(".widget-text", has_text="Confidence").locator("input")
+    confidence = widget.locator("input.rv-stopping-confidence")
     confidence.fill("0.99")
     confidence.press("Tab")
     expect(panel).to_contain_text("Not yet")

@@ -74,6 +74,21 @@ function render({ model, el }) {
     "u undo · ← → back and forward. Esc leaves a text box. A key decides only after the record has been " +
     `on screen for ${model.get("min_shown_ms")} ms; a held-down key decides nothing.`);
 
+  // "When to stop": the stopping rule's verdict after each decision (review.widgets.stopping computes
+  // it); a target typed into either box is sent when the box is left or Enter is pressed.
+  const stopRecall = h("input", { class: "rv-stopping-recall", type: "number", step: "0.01",
+                                  "aria-label": "Target recall" });
+  const stopConfidence = h("input", { class: "rv-stopping-confidence", type: "number", step: "0.01",
+                                      "aria-label": "Confidence" });
+  const stopHeading = h("div", { class: "rv-stopping-heading" });
+  const stopStatus = h("div", { class: "rv-stopping-status", "aria-live": "polite" });
+  const stopPanel = h("div", { class: "rv-stopping-panel" }, stopHeading,
+    h("div", { class: "rv-row" }, h("label", {}, "Target recall ", stopRecall),
+      h("label", {}, "Confidence ", stopConfidence)), stopStatus);
+  const sendTarget = () => send({ action: "stopping", recall: stopRecall.value, confidence: stopConfidence.value });
+  stopRecall.addEventListener("change", sendTarget);
+  stopConfidence.addEventListener("change", sendTarget);
+
   // "My decisions": every decision this reviewer made at this stage, in any session.
   const search = h("input", { class: "rv-search", type: "search", placeholder: "search title, note, record id" });
   const decisionFilter = h("select", { class: "rv-filter-decision" },
@@ -106,7 +121,7 @@ function render({ model, el }) {
     h("div", { class: "rv-row" }, chosen, clearReasons),
     note, fullTextRow,
     h("div", { class: "rv-row" }, undo, back, forward, listToggle, progressBar, progressText),
-    message, help, listPanel);
+    message, stopPanel, help, listPanel);
   el.append(root);
 
   function drawReasons() {
@@ -198,6 +213,18 @@ function render({ model, el }) {
       card.innerHTML = view.card || "";
     }
     listToggle.textContent = `My decisions (${view.decided || 0})`;
+    const stop = view.stopping;
+    stopPanel.style.display = stop ? "block" : "none";
+    if (stop) {
+      stopHeading.innerHTML = stop.heading;  // trusted: a constant of review.widgets.stopping
+      stopStatus.innerHTML = stop.html;      // escaped there
+      for (const [box, value] of [[stopRecall, stop.recall], [stopConfidence, stop.confidence]]) {
+        box.min = String(stop.lowest);
+        box.max = String(stop.highest);
+        // The value in force; a box being typed in keeps what the reviewer is typing.
+        if (document.activeElement !== box) box.value = String(value);
+      }
+    }
   }
 
   function drawList() {
