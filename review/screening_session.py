@@ -58,6 +58,7 @@ class ScreeningSession:
         self.state = ScreeningState.load(review)
         self.pool = self.state.screenable(stage)  # clusters this stage screens, in import order
         self._pool_set: set[int] | None = None
+        self._pool_index: dict[int, int] | None = None  # cluster -> position in pool (built when first needed)
         records = review.records_frame()
         self.records = records.set_index("record_id") if not records.empty else records
         self.seen: list[int] = []  # clusters shown in this session, in order
@@ -97,12 +98,16 @@ class ScreeningSession:
 
     def _labels(self) -> dict[int, bool]:
         """This reviewer's own decisions only (blind): include = relevant; maybe counts as relevant."""
+        if self._pool_index is None:
+            self._pool_index = {cluster: i for i, cluster in enumerate(self.pool)}
+        # Over the decided records only: this runs after each early decision, and a loop over a
+        # 50,000-record pool cost tens of milliseconds per click.
         labels = {}
-        for i, cluster in enumerate(self.pool):
-            mine = self.state.reviewer_decision(self.stage, cluster, self.reviewer)
-            if mine is not None:
-                labels[i] = mine.decision != screening.EXCLUDE
-        return labels
+        for cluster, decided in self.state.decisions[self.stage].items():
+            mine = decided.get(self.reviewer)
+            if mine is not None and cluster in self._pool_index:
+                labels[self._pool_index[cluster]] = mine.decision != screening.EXCLUDE
+        return dict(sorted(labels.items()))
 
     def _rank_with_model(self, labels: dict[int, bool]) -> list[int] | None:
         """Pool positions, most relevant first (None without a model). May run on the worker thread."""

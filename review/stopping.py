@@ -196,15 +196,20 @@ def _samples(seq: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray, np.nd
     at the very first record: r + 1 candidates instead of s (checked against every n in
     the tests).
     """
-    s = len(seq)
+    starts, k, pool = _sample_starts(seq, total)
+    keep = starts < len(seq)
+    return len(seq) - starts[keep], k[keep], pool[keep]
+
+
+def _sample_starts(seq: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the samples of `_samples` may start (0 and just after each relevant record, up to and
+    including len(seq)), with k and M for each. The sample sizes follow from how many records
+    have been screened, so _more_to_screen can try longer runs without rebuilding anything."""
     relevant_positions = np.flatnonzero(seq)  # 0-based positions in screening order
     starts = np.unique(np.concatenate([[0], relevant_positions + 1]))
-    starts = starts[starts < s]
-    n = s - starts
     found_before = np.searchsorted(relevant_positions, starts)  # relevant before each sample
     k = len(relevant_positions) - found_before
-    pool = total - starts
-    return n, k, pool
+    return starts, k, total - starts
 
 
 def _p_for_total(seq_stats: tuple[np.ndarray, np.ndarray, np.ndarray], found: int, relevant_total: int) -> float:
@@ -288,12 +293,14 @@ def _more_to_screen(seq: np.ndarray, total: int, recall: float, alpha: float) ->
     """
     found = int(seq.sum())
     needed = _minimum_relevant(found, recall)
+    # `extra` irrelevant records appended leave every start, k and M as they are and lengthen
+    # each sample by `extra` (a start just after a last relevant record becomes a sample of its own).
+    starts, k, pool = _sample_starts(seq, total)
 
     def p_after(extra: int) -> float:
-        longer = np.concatenate([seq, np.zeros(extra, dtype=np.int64)])
-        if len(longer) == total:
+        if len(seq) + extra == total:
             return 0.0
-        return _p_for_total(_samples(longer, total), found, needed)
+        return _p_for_total((len(seq) + extra - starts, k, pool), found, needed)
 
     low, high = 1, total - len(seq)
     while low < high:
@@ -385,6 +392,14 @@ def check(review: "Review", stage: str, reviewer: str, recall: float | None = No
     the parameters in force and when the target was first met under them.
     """
     result = status(review, stage, reviewer, recall, confidence, state)
+    record(review, stage, reviewer, result, who)
+    return result
+
+
+def record(review: "Review", stage: str, reviewer: str, result: StoppingStatus, who: str | None = None) -> None:
+    """Log a verdict `status` gave: the rule (if its parameters are new) and, if the target is met,
+    the moment it first fired under them. (`check` is `status` then `record`; the widget, which
+    already has the verdict, calls this alone.)"""
     set_rule(review, stage, reviewer, result.recall_target, result.confidence, who)
     if result.target_met:
         logged = _events(review, stage, reviewer)
@@ -398,7 +413,6 @@ def check(review: "Review", stage: str, reviewer: str, recall: float | None = No
                        "recall_lower_bound": result.recall_lower_bound, "sample_size": result.sample_size}
             with store.write_transaction(review.engine) as conn:
                 events.append(conn, who or reviewer, events.StoppingRuleFired(**payload))
-    return result
 
 
 def describe(result: StoppingStatus) -> str:

@@ -96,6 +96,21 @@ def test_evaluate_reports_estimate_bound_and_work_left():
                                  20, implied_total) >= 0.05
 
 
+@pytest.mark.parametrize("ending", ["relevant", "irrelevant"])
+def test_more_to_screen_is_the_fewest_irrelevant_records_that_meet_the_target(ending):
+    """Checked by screening one more irrelevant record at a time, for random sequences; a sequence
+    that ends with a relevant record is the case where a new sample starts after it."""
+    rng = np.random.default_rng(7 if ending == "relevant" else 8)
+    for _ in range(5):
+        screened, total = int(rng.integers(20, 80)), int(rng.integers(200, 400))
+        sequence = (rng.random(screened) < np.linspace(0.5, 0.05, screened)).tolist()
+        sequence[-1] = ending == "relevant"
+        expected = next(extra for extra in range(1, total - screened + 1)
+                        if stopping.p_value(sequence + [False] * extra, total, 0.9) < 0.1)
+        result = stopping.evaluate(sequence, total, 0.9, 0.9)
+        assert result.target_met or result.more_to_screen == expected
+
+
 def test_evaluate_edges_and_bad_parameters():
     nothing = stopping.evaluate([], 100)
     assert nothing.p_value == 1.0 and not nothing.target_met and math.isnan(nothing.recall_estimate)

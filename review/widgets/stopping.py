@@ -36,6 +36,7 @@ class StoppingPanel:
                                         or (stopping.DEFAULT_RECALL, stopping.DEFAULT_CONFIDENCE))
         self.result: stopping.StoppingStatus | None = None
         self.html = ""
+        self._last_key: tuple | None = None  # what the shown verdict was computed from
         # Opening the widget writes nothing; the first decision or change of setting logs the rule.
         self._opened = (len(stopping.screening_sequence(session.review, session.stage, session.reviewer,
                                                         session.state)[0]), self.recall, self.confidence)
@@ -52,12 +53,15 @@ class StoppingPanel:
         """Re-test with this reviewer's decisions so far (logs a new setting or a first firing)."""
         session = self.session
         try:
-            result = stopping.status(session.review, session.stage, session.reviewer, self.recall, self.confidence,
-                                     state=session.state)
+            sequence, total = stopping.screening_sequence(session.review, session.stage, session.reviewer,
+                                                          session.state)
+            key = (tuple(sequence), total, self.recall, self.confidence)
+            if key == self._last_key:  # e.g. Back, Forward, a search: nothing the rule sees has changed
+                return
+            result = stopping.evaluate(sequence, total, self.recall, self.confidence)
             if (result.screened, self.recall, self.confidence) != self._opened:
-                result = stopping.check(session.review, session.stage, session.reviewer, self.recall,
-                                        self.confidence, state=session.state)
-            self.result = result
+                stopping.record(session.review, session.stage, session.reviewer, result)
+            self.result, self._last_key = result, key
         except stopping.StoppingError as exc:
             self.html = f"<span class='rv-stopping-error' style='color:#a00'>{escape(exc)}</span>"
             return
