@@ -238,17 +238,53 @@ def _largest_total_not_rejected(seq: np.ndarray, total: int, alpha: float) -> in
     """Largest total number of relevant records R (>= found) with p(R) >= alpha.
 
     p(R) falls as R grows (more relevant records left unseen make few in the sample less
-    likely), so a bisection over R in [found, found + unscreened] finds it.
+    likely), so a search over R in [found, found + unscreened] finds it.
     """
     found = int(seq.sum())
-    stats = _samples(seq, total)
-    low, high = found, found + (total - len(seq))  # p(found) = 1 >= alpha always
+    n, k, pool = _samples(seq, total)
+
+    def not_rejected(totals: np.ndarray) -> np.ndarray:
+        in_pool = totals[:, None] - (found - k)[None, :]
+        return _min_p(n[None, :], k[None, :], pool[None, :], in_pool) >= alpha
+
+    return _last_holding(not_rejected, found, found + (total - len(seq)), len(n))  # p(found) = 1 >= alpha
+
+
+def _min_p(n, k, pool, in_pool) -> np.ndarray:
+    """`_p_for_total` for many hypotheses at once: the arrays broadcast to (hypotheses, samples)
+    and each row gets its smallest p (0 where a row's H0 is impossible, 1 with no samples)."""
+    n, k, pool, in_pool = np.broadcast_arrays(n, k, pool, in_pool)
+    out = np.ones(n.shape[0])
+    if n.shape[1] == 0:
+        return out
+    possible = (in_pool <= pool).all(axis=1)
+    out[~possible] = 0.0
+    if possible.any():
+        values = _cdf(k[possible].ravel(), pool[possible].ravel(), in_pool[possible].ravel(), n[possible].ravel())
+        out[possible] = values.reshape(-1, n.shape[1]).min(axis=1)
+    return out
+
+
+# Values tried at once in each round of _last_holding: up to 32 while that keeps a round's
+# (values x samples) below _SEARCH_CELLS. A bisection makes one small _cdf call per step (about 17
+# at 50,000 records, three searches per decision); 32 at once need 3-4 rounds, which matters when
+# a background refit competes for the interpreter after every decision. With hundreds of samples
+# the arrays are large enough that fewer values per round is faster.
+_SEARCH_WIDTH, _SEARCH_CELLS = 32, 4096
+
+
+def _last_holding(holds, low: int, high: int, samples: int = 1) -> int:
+    """Largest x in [low, high] with holds(x), for a condition true up to some x and false after
+    it, true at low; `holds` takes an int array and returns a bool array. `samples`: columns per
+    value in holds' arrays (sets how many values a round tries)."""
+    width = max(3, min(_SEARCH_WIDTH, _SEARCH_CELLS // max(samples, 1)))  # 3: low, middle, high
     while low < high:
-        middle = (low + high + 1) // 2
-        if _p_for_total(stats, found, middle) >= alpha:
-            low = middle
-        else:
-            high = middle - 1
+        points = np.unique(np.linspace(low, high, min(width, high - low + 1)).round().astype(np.int64))
+        ok = holds(points)
+        last = int(np.flatnonzero(ok).max()) if ok.any() else 0  # points[0] is low, which holds
+        if last == len(points) - 1:
+            return int(points[-1])
+        low, high = int(points[last]), int(points[last + 1]) - 1
     return low
 
 
@@ -289,7 +325,7 @@ def _more_to_screen(seq: np.ndarray, total: int, recall: float, alpha: float) ->
     """Fewest further records, none of them relevant, after which p < alpha.
 
     Appending irrelevant records only lowers the p-value (each sample gets longer with
-    the same k; screening everything gives p = 0), so bisect over the count.
+    the same k; screening everything gives p = 0), so search over the count.
     """
     found = int(seq.sum())
     needed = _minimum_relevant(found, recall)
@@ -297,19 +333,14 @@ def _more_to_screen(seq: np.ndarray, total: int, recall: float, alpha: float) ->
     # each sample by `extra` (a start just after a last relevant record becomes a sample of its own).
     starts, k, pool = _sample_starts(seq, total)
 
-    def p_after(extra: int) -> float:
-        if len(seq) + extra == total:
-            return 0.0
-        return _p_for_total((len(seq) + extra - starts, k, pool), found, needed)
+    def not_met_after(extras: np.ndarray) -> np.ndarray:
+        n = (len(seq) + extras)[:, None] - starts[None, :]
+        in_pool = needed - (found - k)
+        p = _min_p(n, k[None, :], pool[None, :], in_pool[None, :])
+        return (p >= alpha) & (len(seq) + extras < total)  # everything screened: p = 0
 
-    low, high = 1, total - len(seq)
-    while low < high:
-        middle = (low + high) // 2
-        if p_after(middle) < alpha:
-            high = middle
-        else:
-            low = middle + 1
-    return low
+    # Not met after 0 more (this is only asked then); met once everything is screened.
+    return _last_holding(not_met_after, 0, total - len(seq), len(starts)) + 1
 
 
 # --- one reviewer's screening, from the log --------------------------------------------------
