@@ -62,6 +62,8 @@ class Variant(Prioritiser):
     svm_ratio = 0.0           # > 0: rank-average with ASReview's ELAS u4 SVM (its balancer ratio, e.g. 9.8)
     svm_C = 0.11
     ensemble_weight = 0.5     # weight of the second model's rank when svm_ratio is set
+    authors = False           # each author's surname as a token of its own ("zzau" + surname)
+    journal = False           # the journal's name as one token ("zzjn" + its letters)
     title_twice = False       # the title counts twice in the text (titles say most in fewest words)
     pseudo_while_included = 0 # pseudo-exclusions only while fewer inclusions than this are labelled
     dense = ""                # name of cached sentence embeddings (benchmarks/.cache/embeddings) to use
@@ -370,11 +372,33 @@ def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_targ
     return screened
 
 
+def metadata_tokens(dataset, authors: bool, journal: bool) -> list[str]:
+    """Per record, tokens for its authors' surnames and its journal (empty where the file lacks them)."""
+    import re
+
+    import pandas as pd
+    frame = pd.read_csv(dataset.path, dtype=str)
+    out = []
+    for _, row in frame.iterrows():
+        tokens = []
+        if authors and isinstance(row.get("authors"), str):
+            for name in re.split(r";|,| and ", row["authors"]):
+                words = re.findall(r"[^\W\d_]+", name.casefold())
+                if words and len(words[-1]) > 1:
+                    tokens.append("zzau" + words[-1])
+        if journal and isinstance(row.get("journal"), str):
+            tokens.append("zzjn" + "".join(re.findall(r"[^\W\d_]+", row["journal"].casefold())))
+        out.append(" ".join(tokens))
+    return out
+
+
 def one_dataset(job) -> float:
     name, dataset, seeds, batch = job
     cls = make(name)
     titles, abstracts, labels = load(dataset)
     texts = [f"{t} {t} {a}" if cls.title_twice else f"{t} {a}" for t, a in zip(titles, abstracts)]
+    if cls.authors or cls.journal:
+        texts = [f"{text} {extra}" for text, extra in zip(texts, metadata_tokens(dataset, cls.authors, cls.journal))]
     return statistics.mean(wss(simulate(cls, texts, labels, prior_records(labels, seed), seed, batch,
                                         dataset_name=dataset.name), labels) for seed in seeds)
 
