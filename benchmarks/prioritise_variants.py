@@ -6,9 +6,11 @@ variant, up to 95% recall (all WSS@95 needs), and prints mean WSS@95 per variant
 ASReview is not run here: its figures for the same seeds come from screening_sim.py
 (cached in benchmarks/.cache).
 
-"base" is the model before issue 14 (balanced class weights); "shipped" is what
-review.prioritise does now (inclusions weigh a tenth of the exclusions). A variant can
-also be written as settings of the Variant class below:
+"base" is the model before issue 14 (balanced class weights, sublinear term frequencies);
+"weighted" issue 14's first step (inclusions weigh a tenth of the exclusions); "shipped" is
+what review.prioritise does now (a tenth, and terms counted as present or not). A variant can
+also be written as settings of the Variant class below (results in benchmarks/out/variants
+from before presence was shipped were computed with term frequencies, i.e. binary=0):
 
     .venv/bin/python benchmarks/prioritise_variants.py --variants base shipped --seeds 42 43 44 --jobs 2
     .venv/bin/python benchmarks/prioritise_variants.py --variants "pos_ratio=0.25,C=3"
@@ -51,6 +53,11 @@ class Variant(Prioritiser):
     pseudo_until = 10**9      # ... while fewer than this many records are labelled
     min_df = 2                # terms in fewer texts are dropped (the shipped model: 2)
     max_df = 1.0              # terms in more than this share of texts are dropped (ASReview: 0.95)
+    stop_words = False        # drop scikit-learn's English stop words (before forming bigrams)
+    use_idf = True            # False: sublinear term frequency only
+    binary = True             # term present or not (shipped); False: sublinear frequency 1 + log(tf)
+    max_n = 2                 # longest word n-gram
+    log_scale = 1.0           # term frequency tf counts as 1 + log_scale * log(tf) (1: sublinear, 0: binary)
     char_ngrams = False       # add character 3-5-grams (within words) to the features
     ensemble_nb = False       # average ranks with complement naive Bayes
     ensemble_svm = False      # average ranks with a linear SVM (ASReview's default classifier)
@@ -78,7 +85,8 @@ class Variant(Prioritiser):
 
     def __init__(self, texts, method="model", seed=0):
         super().__init__(texts, method, seed)
-        if (self.min_df, self.max_df) != (2, 1.0) and self._X is not None:
+        custom = (self.min_df, self.max_df, self.stop_words, self.use_idf, self.binary, self.max_n, self.log_scale) != (2, 1.0, False, True, True, 2, 1.0)
+        if custom and self._X is not None:
             self._X = self._features_df([prioritise._clean_text(t) for t in texts])
         if self.char_ngrams and self._X is not None:
             chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2,
@@ -89,11 +97,16 @@ class Variant(Prioritiser):
     def _features_df(self, texts):
         """prioritise._features with other document-frequency limits."""
         hasher = HashingVectorizer(n_features=prioritise._N_FEATURES, token_pattern=prioritise._TOKEN_PATTERN,
-                                   ngram_range=prioritise._NGRAM_RANGE, alternate_sign=False, norm=None)
+                                   ngram_range=(1, self.max_n), alternate_sign=False, norm=None,
+                                   stop_words="english" if self.stop_words else None, binary=self.binary)
         counts = hasher.transform(texts).tocsr()
         df = np.bincount(counts.indices, minlength=prioritise._N_FEATURES)
         keep = np.flatnonzero((df >= self.min_df) & (df <= self.max_df * len(texts)))
-        tfidf = TfidfTransformer(sublinear_tf=True).fit_transform(counts[:, keep])
+        counts = counts[:, keep]
+        if self.log_scale != 1.0 and not self.binary:
+            counts.data = 1.0 + self.log_scale * np.log(counts.data)
+        tfidf = TfidfTransformer(sublinear_tf=not self.binary and self.log_scale == 1.0,
+                                 use_idf=self.use_idf).fit_transform(counts)
         return tfidf.astype(np.float32).tocsr()
 
     def order(self, labels):
@@ -262,8 +275,9 @@ def make(name: str) -> type[Prioritiser]:
     if "=" in name:
         return type(name, (Variant,), parse_spec(name))
     named = {
-        "base": {},
-        "shipped": {"pos_ratio": 0.1},
+        "base": {"binary": False},                      # before issue 14: balanced, term frequencies
+        "weighted": {"pos_ratio": 0.1, "binary": False},  # issue 14's first step: a tenth, term frequencies
+        "shipped": {"pos_ratio": 0.1},                    # a tenth, presence
         "pseudo100": {"pseudo_negatives": 100},
         "pseudo100_until200": {"pseudo_negatives": 100, "pseudo_until": 200},
         "pseudo50_until100": {"pseudo_negatives": 50, "pseudo_until": 100},
