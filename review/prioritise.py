@@ -36,9 +36,9 @@ Choices (measured by ``benchmarks/screening_sim.py`` on 26 labelled reviews; num
   against hundreds of exclusions gives a model that ranks almost everything alike; with
   "balanced" weights (inclusions weigh as much as exclusions, the choice until issue 14)
   the few inclusions pull the model towards their every word. Over 5 seeds x 26 reviews
-  the mean WSS@95 (with term frequencies, before presence) was 0.393 with a tenth against 0.380 balanced and 0.370 for ASReview's
-  default in the same loop (a fifth: 0.387 on 3 seeds, a twentieth 0.375, a fiftieth
-  0.303). The same weighting as a power of the class ratio, or with C=2 or 0.5, did
+  (with term frequencies, before presence) the mean WSS@95 was 0.393 with a tenth
+  against 0.380 balanced and 0.370 for ASReview's default in the same loop (a fifth:
+  0.387 on 3 seeds, a twentieth 0.375, a fiftieth 0.303). The same weighting as a power of the class ratio, or with C=2 or 0.5, did
   worse. Earlier, on one seed, linear SVM with ASReview's default settings 0.368,
   logistic regression with ASReview's weighting 0.363, multinomial naive Bayes
   (ASReview's previous default) 0.346.
