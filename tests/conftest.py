@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The screening widget computes sentence vectors on a background thread when their model is
+# installed (review.embeddings); most tests do not need them and the 2-core CI machine should not
+# spend minutes on them. Tests that do pass sentence_model=True. Set here, at collection, so
+# CLI subprocesses and notebook kernels started by the tests inherit it.
+os.environ.setdefault("REVIEW_SENTENCE_MODEL", "off")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

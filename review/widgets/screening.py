@@ -50,8 +50,9 @@ class ScreeningFace(anywidget.AnyWidget):
 
 class ScreeningWidget:
     def __init__(self, review, stage: str, reviewer: str, order: str = "model", seed: int = 0,
-                 min_shown_ms: int = MIN_SHOWN_MS):
-        self.session = ScreeningSession(review, stage, reviewer, order=order, seed=seed, background=True)
+                 min_shown_ms: int = MIN_SHOWN_MS, sentence_model: bool | None = None):
+        self.session = ScreeningSession(review, stage, reviewer, order=order, seed=seed, background=True,
+                                        sentence_model=sentence_model)
         protocol = review.protocol
         self.stage = stage
         self._include = term_pattern(protocol.include_terms)
@@ -236,7 +237,8 @@ class ScreeningWidget:
             "card": self.card_html(cluster) if cluster is not None else
             "<div class='rv-card'><h3>All records at this stage are screened.</h3></div>",
             "header": (f"<b>{escape(self._stage_label)}</b> · reviewer <b>{escape(self.session.reviewer)}</b>"
-                       f" · order: {escape(self.session.order)}"),
+                       f" · order: {escape(self.session.order)}"
+                       + (f" · {escape(self.session.vectors_status)}" if self.session.vectors_status else "")),
             "mine": None if mine is None else {"decision": mine.decision, "reasons": list(mine.reasons),
                                                "note": mine.note},
             "decided": progress.decided, "total": progress.total,
