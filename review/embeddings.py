@@ -180,9 +180,13 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             continue
         start, end = info["data_offsets"]
-        dtype = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
-        tensors[name] = np.frombuffer(data, dtype=dtype, count=(end - start) // dtype.itemsize,
-                                      offset=base + start).reshape(info["shape"]).astype(np.float32 if info["dtype"] != "I64" else np.int64)
+        if info["dtype"] not in _DTYPES:
+            raise ValueError(f"{path}: tensor {name!r} has dtype {info['dtype']}, which this reader does not know")
+        stored = np.dtype(_DTYPES[info["dtype"]]).newbyteorder("<")
+        array = np.frombuffer(data, dtype=stored, count=(end - start) // stored.itemsize, offset=base + start)
+        # Native byte order, and float32 for the float tensors (F16 weights would be widened).
+        wanted = np.int64 if info["dtype"] == "I64" else np.float32
+        tensors[name] = array.reshape(info["shape"]).astype(wanted)
     return tensors
 
 
