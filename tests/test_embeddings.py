@@ -222,3 +222,18 @@ def test_widget_header_says_what_the_sentence_model_is_doing(review):
         widget.session.close()
     off = ScreeningWidget(review, "title_abstract", "mg", sentence_model=False)
     assert "sentence model" not in off.view["header"]
+
+
+@needs_model
+def test_encoding_in_a_process_of_its_own(encoder, tmp_path):
+    texts = ["pooled budgets in England", "integrated care in Scotland", ""]
+    done = []
+    vectors = embeddings.encode_in_process(texts, tmp_path / embeddings.CACHE_FILE, progress=done.append)
+    assert sum(done) == 3
+    assert np.allclose(vectors, encoder.encode(texts), atol=1e-5)
+    # Nowhere to keep them: the process's work cannot come back, so they are computed here.
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("x")
+    assert np.allclose(embeddings.encode_in_process(texts, blocked / embeddings.CACHE_FILE), vectors, atol=1e-5)
+    # Asked to stop: the process is ended and nothing is returned.
+    assert embeddings.encode_in_process(texts, tmp_path / "other.sqlite", stop=lambda: True) is None
