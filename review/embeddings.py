@@ -192,8 +192,13 @@ def encode_in_process(texts: Sequence[str | None], cache: Path, progress: Callab
 
 
 def _encode_worker(texts: list[str], cache: str, messages) -> None:
+    # One core for the matrix products (threadpoolctl comes with scikit-learn): the other stays
+    # free for the reviewer's clicks and the model's refits.
+    from threadpoolctl import threadpool_limits
+
     try:
-        encode_cached(texts, Path(cache), progress=lambda count: messages.put(("progress", count)))
+        with threadpool_limits(limits=1):
+            encode_cached(texts, Path(cache), progress=lambda count: messages.put(("progress", count)))
         messages.put(("done", 0))
     except Exception as exc:  # reported to the session, which shows it in the widget's header
         messages.put(("error", f"{type(exc).__name__}: {exc}"))
