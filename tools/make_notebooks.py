@@ -352,7 +352,7 @@ def notebook_02():
             "How early does the relevance order find the inclusions? Replaying 60 decisions with the known "
             "labels (the order a session would show, refitted every 10 decisions), against import order:\n\n"
             "When the sentence model is installed (`make setup` installs it), the widget also gives the "
-            "model each record's sentence vector (all-MiniLM-L6-v2, computed in numpy on a background thread"
+            "model each record's sentence vector (all-MiniLM-L6-v2, computed in numpy in a background process"
             " and cached in the review folder; the header shows how far it is). On 26 labelled reviews that "
             "ranked ahead of ASReview's default on 18 (`benchmarks/README_screening.md`). The replay below "
             "uses terms only, so its figures do not depend on what is installed."
