@@ -209,7 +209,7 @@ def _open_cache(path: Path | None) -> sqlite3.Connection | None:
         return None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: opened and used by the one background thread that computes.
+        # check_same_thread=False: a session may open it on its background thread.
         connection = sqlite3.connect(path, timeout=30, check_same_thread=False)
         connection.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         connection.commit()

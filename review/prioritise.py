@@ -38,8 +38,8 @@ Choices (measured by ``benchmarks/screening_sim.py`` on 26 labelled reviews; num
   the few inclusions pull the model towards their every word. Over 5 seeds x 26 reviews
   (with term frequencies, before presence) the mean WSS@95 was 0.393 with a tenth
   against 0.380 balanced and 0.370 for ASReview's default in the same loop (a fifth:
-  0.387 on 3 seeds, a twentieth 0.375, a fiftieth 0.303). The same weighting as a power of the class ratio, or with C=2 or 0.5, did
-  worse. Earlier, on one seed, linear SVM with ASReview's default settings 0.368,
+  0.387 on 3 seeds, a twentieth 0.375, a fiftieth 0.303). The same weighting as a power
+  of the class ratio, or with C=2 or 0.5, did worse. Earlier, on one seed, linear SVM with ASReview's default settings 0.368,
   logistic regression with ASReview's weighting 0.363, multinomial naive Bayes
   (ASReview's previous default) 0.346.
 * Ties (e.g. records with no text at all get the same score) are broken by a seeded
@@ -114,8 +114,8 @@ def _features(texts: list[str]) -> sparse.csr_matrix:
     Terms found in only one text are dropped: such a column can only ever score the
     one record that has it, so it cannot move an unlabelled record up or down, and it
     makes up most of the columns. (Keeping them, as ASReview does, also ranked worse:
-    mean WSS@95 0.386 against 0.393 over 5 seeds x 26 reviews.) The remaining columns are sorted by how many texts
-    use them, so the scoring product reads the model's weights mostly from a small,
+    mean WSS@95 0.386 against 0.393 over 5 seeds x 26 reviews.) The remaining columns are
+    sorted by how many texts use them, so the scoring product reads the model's weights mostly from a small,
     cache-resident block (this halved the time of a 50,000-record ranking).
     """
     hasher = HashingVectorizer(
@@ -259,18 +259,20 @@ class Prioritiser:
         elif self._V is not None:
             relevance = self._relevance_with_vectors(idx, y)
         else:
-            # liblinear's dual solver works in sample space: its cost grows with the
-            # labelled rows, not with the feature columns (lbfgs was ~50x slower
-            # here). It visits samples in shuffled order, hence random_state.
-            model = LogisticRegression(C=_C, class_weight=_class_weights(y), solver="liblinear", dual=True,
-                                       max_iter=1000, random_state=self.seed)
-            model.fit(self._X[idx], y)
+            model = self._classifier(y).fit(self._X[idx], y)
             # Same as model.predict_proba, without validating the whole matrix again
             # and in float32 like the matrix.
             weights = model.coef_.ravel().astype(np.float32)
             relevance = expit(self._X @ weights + np.float32(model.intercept_[0])).astype(np.float64)
         self._last_key, self._last_scores = key, relevance
         return relevance
+
+    def _classifier(self, y: np.ndarray) -> LogisticRegression:
+        # liblinear's dual solver works in sample space: its cost grows with the labelled
+        # rows, not with the feature columns (lbfgs was ~50x slower here). It visits samples
+        # in shuffled order, hence random_state.
+        return LogisticRegression(C=_C, class_weight=_class_weights(y), solver="liblinear", dual=True,
+                                  max_iter=1000, random_state=self.seed)
 
     def _relevance_with_vectors(self, idx: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The same model over each row's terms and its sentence vector side by side.
@@ -282,9 +284,7 @@ class Prioritiser:
         w = np.float32(_VECTOR_WEIGHT)
         a = np.float32(np.sqrt(1.0 - _VECTOR_WEIGHT**2))
         rows = sparse.hstack([self._X[idx] * a, sparse.csr_matrix(self._V[idx] * w)]).tocsr()
-        model = LogisticRegression(C=_C, class_weight=_class_weights(y), solver="liblinear", dual=True,
-                                   max_iter=1000, random_state=self.seed)
-        model.fit(rows, y)
+        model = self._classifier(y).fit(rows, y)
         coef = model.coef_.ravel().astype(np.float32)
         terms, dense = coef[:self._X.shape[1]], coef[self._X.shape[1]:]
         score = (self._X @ terms) * a + (self._V @ dense) * w + np.float32(model.intercept_[0])

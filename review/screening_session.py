@@ -66,8 +66,7 @@ class ScreeningSession:
         self.refit_every = refit_every
         self.state = ScreeningState.load(review)
         self.pool = self.state.screenable(stage)  # clusters this stage screens, in import order
-        self._pool_set: set[int] | None = None
-        self._pool_index: dict[int, int] | None = None  # cluster -> position in pool (built when first needed)
+        self._pool_index: dict[int, int] | None = None  # cluster -> position in pool (see _positions)
         records = review.records_frame()
         self.records = records.set_index("record_id") if not records.empty else records
         self.seen: list[int] = []  # clusters shown in this session, in order
@@ -163,17 +162,22 @@ class ScreeningSession:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _labels(self) -> dict[int, bool]:
-        """This reviewer's own decisions only (blind): include = relevant; maybe counts as relevant."""
+    def _positions(self) -> dict[int, int]:
+        """Cluster -> its position in the pool (built once: the pool is fixed for a session)."""
         if self._pool_index is None:
             self._pool_index = {cluster: i for i, cluster in enumerate(self.pool)}
+        return self._pool_index
+
+    def _labels(self) -> dict[int, bool]:
+        """This reviewer's own decisions only (blind): include = relevant; maybe counts as relevant."""
+        positions = self._positions()
         # Over the decided records only: this runs after each early decision, and a loop over a
         # 50,000-record pool cost tens of milliseconds per click.
         labels = {}
         for cluster, decided in self.state.decisions[self.stage].items():
             mine = decided.get(self.reviewer)
-            if mine is not None and cluster in self._pool_index:
-                labels[self._pool_index[cluster]] = mine.decision != screening.EXCLUDE
+            if mine is not None and cluster in positions:
+                labels[positions[cluster]] = mine.decision != screening.EXCLUDE
         return dict(sorted(labels.items()))
 
     def _rank_with_model(self, labels: dict[int, bool]) -> tuple[list[int], bool] | None:
@@ -319,10 +323,9 @@ class ScreeningSession:
 
     def progress(self) -> Progress:
         # Walks only the decided records (not the whole pool): this runs after every click.
-        if self._pool_set is None:
-            self._pool_set = set(self.pool)
+        in_pool = self._positions()
         kinds = [decided[self.reviewer].decision for cluster, decided in self.state.decisions[self.stage].items()
-                 if self.reviewer in decided and cluster in self._pool_set]
+                 if self.reviewer in decided and cluster in in_pool]
         return Progress(len(kinds), len(self.pool), kinds.count(INCLUDE), kinds.count(screening.EXCLUDE),
                         kinds.count(screening.MAYBE))
 

@@ -215,13 +215,8 @@ def _sample_starts(seq: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray,
 def _p_for_total(seq_stats: tuple[np.ndarray, np.ndarray, np.ndarray], found: int, relevant_total: int) -> float:
     """Smallest p over the samples, for H0 "the stage holds `relevant_total` relevant records"."""
     n, k, pool = seq_stats
-    if len(n) == 0:
-        return 1.0
     in_pool = relevant_total - (found - k)  # relevant records in each sample's pool under H0
-    possible = in_pool <= pool
-    if not possible.all():
-        return 0.0  # fewer unscreened records than H0 needs: H0 is impossible
-    return float(np.min(_cdf(k, pool, in_pool, n)))
+    return float(_min_p(n[None, :], k[None, :], pool[None, :], in_pool[None, :])[0])
 
 
 def p_value(sequence: Sequence[bool], total: int, recall: float = DEFAULT_RECALL) -> float:
