@@ -98,9 +98,8 @@ def _target(name: str, value) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number between {LOWEST} and {HIGHEST}, not {value!r}; "
-                         "the rule is unchanged.") from None
-    if isinstance(value, bool) or math.isnan(number) or not LOWEST <= number <= HIGHEST:
+        number = math.nan  # not a number: refused below like one out of range
+    if isinstance(value, bool) or not LOWEST <= number <= HIGHEST:  # nan is never in range
         raise ValueError(f"{name} must be a number between {LOWEST} and {HIGHEST}, not {value!r}; "
                          "the rule is unchanged.")
     return number
